@@ -1,0 +1,1 @@
+/* xstime — being written */
