@@ -1,0 +1,27 @@
+/*
+ * soap.h — the glue between vws and the gSOAP code generated from wsdl/.
+ *
+ * Include after "soapH.h".  The namespace table of all four services lives
+ * in wsdl/soap.c (one table: every binary may talk to every service).
+ */
+#ifndef VWS_WSDL_SOAP_H
+#define VWS_WSDL_SOAP_H
+
+struct soap;
+
+/* Answer an operation this endpoint does not serve with a SOAP client fault
+ * naming it (used by the weak definitions in the generated unserved.c). */
+int vws_soap_unserved(struct soap *soap, const char *operation);
+
+/* Create a gSOAP context set up the vws way: UTF-8, strict XML (no DTD, a
+ * depth and size bound), our namespace table, the WS-Addressing plugin.
+ * Returns NULL after reporting an error.  Free with vws_soap_free(). */
+struct soap *vws_soap_new(void);
+void vws_soap_free(struct soap *soap);
+
+/* Limits applied to every message a vws program receives. */
+#define VWS_SOAP_MAX_MESSAGE (8u * 1024 * 1024)   /* bytes */
+#define VWS_SOAP_MAX_DEPTH   64                  /* element nesting */
+#define VWS_SOAP_MAX_OCCURS  100000              /* array elements */
+
+#endif /* VWS_WSDL_SOAP_H */
