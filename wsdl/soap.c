@@ -23,9 +23,9 @@ vws_soap_unserved(struct soap *soap, const char *operation)
 }
 
 struct soap *
-vws_soap_new(void)
+vws_soap_new_mode(int mode)
 {
-    struct soap *soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_STRICT);
+    struct soap *soap = soap_new1(mode);
 
     if (!soap) {
         vws_report_error(VWS_ERR_NOMEM, "cannot create a gSOAP context");
@@ -35,6 +35,16 @@ vws_soap_new(void)
     soap->recv_maxlength = VWS_SOAP_MAX_MESSAGE;
     soap->maxlevel = VWS_SOAP_MAX_DEPTH;
     soap->maxoccurs = VWS_SOAP_MAX_OCCURS;
+    return soap;
+}
+
+struct soap *
+vws_soap_new(void)
+{
+    struct soap *soap = vws_soap_new_mode(SOAP_C_UTFSTRING | SOAP_XML_STRICT);
+
+    if (!soap)
+        return NULL;
     if (soap_register_plugin(soap, soap_wsa) != SOAP_OK) {
         vws_report_error(VWS_ERR_INTERNAL, "cannot register the WS-Addressing plugin");
         soap_free(soap);

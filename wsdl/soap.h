@@ -13,6 +13,11 @@ struct soap;
  * naming it (used by the weak definitions in the generated unserved.c). */
 int vws_soap_unserved(struct soap *soap, const char *operation);
 
+/* A bare gSOAP context with MODE flags (SOAP_XML_STRICT ...), our namespace
+ * table and the message limits below, or NULL after reporting an error.
+ * Documents use it as it is; services use vws_soap_new(). */
+struct soap *vws_soap_new_mode(int mode);
+
 /* Create a gSOAP context set up the vws way: UTF-8, strict XML (no DTD, a
  * depth and size bound), our namespace table, the WS-Addressing plugin.
  * Returns NULL after reporting an error.  Free with vws_soap_free(). */
