@@ -1,0 +1,106 @@
+/*
+ * sched.h — the overhead-aware workspace scheduler (seed 000).
+ *
+ * The scheduler admits leases onto a site (site.h), books their VM slots in
+ * a slot table (slottable.h) and schedules their preparation — image
+ * transfers over the link into the hosts' template caches (cache.h) and
+ * local copies — as bookings of their own, before the lease's time, by one
+ * of four staging strategies:
+ *
+ *   job-style   transfers start when the lease starts (the paper's
+ *               baseline: overhead eaten from the client's time);
+ *   jit         transfers start just early enough, estimated as if the
+ *               link were idle;
+ *   aggressive  transfers start as soon as the lease is accepted;
+ *   hybrid      transfers booked on the link one at a time in earliest
+ *               deadline first order, in the link's idle time; admission
+ *               refuses a lease whose transfers cannot all meet their
+ *               deadlines.
+ *
+ * AR leases are admitted or refused at once (with a reason); ASAP leases
+ * wait in a FIFO queue and start with EASY backfilling; immediate leases
+ * start now or are refused.  Placement favours hosts whose cache holds (or
+ * is receiving) the template; a template needed by several instances on a
+ * host is transferred once; a hit costs the site's local copy time.
+ *
+ * Everything happens on a clock (clock.h): simulated or real.  With
+ * simulate_network, transfers run through the fair-sharing link model
+ * (network.h); otherwise a transfer takes its estimated time.
+ *
+ * Ownership: the scheduler owns its leases; pointers it returns stay valid
+ * until vws_sched_free().  It borrows the clock, which must outlive it.
+ */
+#ifndef VWS_SCHED_H
+#define VWS_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "lease.h"
+#include "site.h"
+#include "slottable.h"
+
+typedef struct vws_sched vws_sched;
+
+typedef struct vws_sched_stats {
+    uint64_t submitted, accepted, rejected, completed, cut;
+    uint64_t transfers;
+    double mb_transferred;     /* over the link */
+    double mb_deployed;        /* image instances made ready × size */
+    uint64_t hits, misses, half_misses;
+    uint64_t instances;        /* image instances made ready */
+    vws_time deploy_total;     /* sum of their deploy times */
+    vws_time vm_time;          /* node-ms received by clients */
+    vws_time wait_total;       /* ASAP/immediate: submit to start */
+    uint64_t waited;
+    vws_time first_submit, last_end;
+} vws_sched_stats;
+
+typedef struct vws_sched_hooks {
+    /* A lease finished or was rejected. */
+    void (*lease_done)(void *ctx, const vws_lease *l);
+    /* An image instance became ready (stats already updated). */
+    void (*deployed)(void *ctx, vws_time now, const vws_sched_stats *st);
+    void *ctx;
+} vws_sched_hooks;
+
+/* Names of the staging strategies, NULL-terminated. */
+extern const char *const vws_staging_names[];
+
+/* A scheduler for SITE (copied) on CLOCK with staging STRATEGY.  NULL
+ * with an error for an unknown strategy or an invalid site. */
+vws_sched *vws_sched_new(const vws_site *site, vws_clock *clock,
+                         const char *strategy, int simulate_network);
+void vws_sched_free(vws_sched *s);
+
+void vws_sched_set_hooks(vws_sched *s, const vws_sched_hooks *h);
+
+/* Submit R now (at the clock's time).  Returns the lease — accepted,
+ * queued or rejected (state REJECTED, lease->reason says why) — or NULL
+ * with an error if R itself is invalid. */
+vws_lease *vws_sched_submit(vws_sched *s, const vws_lease_request *r);
+
+/* The event an AR_WINDOW lease waits for has arrived.  0, or -1 if the
+ * lease is unknown or not waiting (VWS_ERR_STATE). */
+int vws_sched_signal(vws_sched *s, uint64_t lease_id);
+
+const vws_sched_stats *vws_sched_get_stats(const vws_sched *s);
+size_t vws_sched_nleases(const vws_sched *s);
+const vws_lease *vws_sched_lease(const vws_sched *s, size_t i);
+size_t vws_sched_queue_length(const vws_sched *s);
+vws_slottable *vws_sched_slottable(vws_sched *s);
+vws_cache *vws_sched_cache(vws_sched *s, size_t host);
+const vws_site *vws_sched_site(const vws_sched *s);
+const char *vws_sched_strategy(const vws_sched *s);
+
+/* Check every invariant: the slot table's, each lease's bookings against
+ * its state, and that no prestaged lease has preparation booked inside its
+ * own time.  0, or -1 with the violation reported. */
+int vws_sched_check(const vws_sched *s);
+
+/* Forget slot-table history before the clock's time (long runs). */
+void vws_sched_compact(vws_sched *s);
+
+#endif /* VWS_SCHED_H */
