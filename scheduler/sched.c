@@ -341,7 +341,8 @@ vws_edf_plan(vws_sched *s, vws_time now, struct new_xfer *nx, size_t n,
         vws_time dur = vws_site_transfer_time(&s->site, it[done].mb);
         vws_time t = link_fit(s, it[done].host, now, dur);
 
-        if (t == VWS_TIME_NEVER || t + dur > it[done].deadline) {
+        if (t == VWS_TIME_NEVER ||
+            (t + dur > it[done].deadline && !s->site.admit_late)) {
             *late_by = t == VWS_TIME_NEVER ? VWS_TIME_NEVER
                                            : t + dur - it[done].deadline;
             goto undo;
@@ -963,7 +964,8 @@ vws_sched_check(const vws_sched *s)
     for (i = 0; i < s->nxfers; i++) {
         const struct vws_xfer *x = s->xfers[i];
 
-        if (s->staging->edf && x->state == XFER_PLANNED && x->flexible &&
+        if (s->staging->edf && !s->site.admit_late &&
+            x->state == XFER_PLANNED && x->flexible &&
             x->planned_end > x->deadline) {
             vws_report_error(VWS_ERR_INTERNAL,
                              "transfer %" PRIu64 " planned to end %" PRId64
@@ -1033,7 +1035,8 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
     if (!s->staging->inside_lease) {
         /* A hit needs its copy done by the start too. */
         for (i = 0; i < p.nu; i++)
-            if (p.u[i].kind == UNIT_HIT && now + copy > bs) {
+            if (p.u[i].kind == UNIT_HIT && now + copy > bs &&
+                !s->site.admit_late) {
                 snprintf(l->reason, sizeof(l->reason),
                          "the local copy needs %.1f s but the lease starts "
                          "in %.1f s", (double)copy / 1000.0,
@@ -1059,7 +1062,8 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
                          "transfers would finish %.3f s late", (double)late / 1000.0);
             goto refuse;
         }
-    } else if (p.nnx && s->staging->admit(s, l, now, need_by, p.total) < 0) {
+    } else if (p.nnx && !s->site.admit_late &&
+               s->staging->admit(s, l, now, need_by, p.total) < 0) {
         goto refuse;
     }
     if (lease_book_vms(s, l, bs, be) < 0) {
@@ -1108,15 +1112,28 @@ refuse:
     reject(s, l);
 }
 
-/* A pessimistic estimate of L's preparation if granted now: the link's
- * backlog plus all of its own images, then a copy. */
+/* An upper bound of L's preparation if granted now, so its booking need
+ * not grow later.  With fair sharing a transfer of M MB shares the link
+ * with at most N flows at once — every VM slot of the site preparing, or
+ * more if that many are already running — so it ends within N * M / bw.
+ * On an idle-link model (no network) or a hybrid link plan, transfers run
+ * at full speed after the planned backlog. */
 static vws_time
 asap_prep_estimate(vws_sched *s, const vws_lease *l)
 {
-    double backlog = s->net ? vws_network_backlog(s->net) : 0.0;
-    vws_time t = vws_site_transfer_time(&s->site,
-                                        backlog + (double)l->image_mb * l->nodes);
+    int64_t slots = (int64_t)s->site.hosts * s->site.vms_per_host;
+    double flows = 1;
+    vws_time t;
 
+    if (s->net) {
+        flows = (double)vws_network_active(s->net) + l->nodes;
+        if (flows < (double)slots)
+            flows = (double)slots;
+        if (s->staging->edf)
+            flows = (vws_network_backlog(s->net) / (double)(l->image_mb ? l->image_mb : 1))
+                    + slots;
+    }
+    t = vws_site_transfer_time(&s->site, (double)l->image_mb * flows);
     if (s->site.cache_policy != VWS_CACHE_NONE)
         t += s->site.local_copy;
     return t;

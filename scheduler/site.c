@@ -51,6 +51,7 @@ static const struct site_option {
     { "cache_policy", OPT_POLICY, offsetof(vws_site, cache_policy), 0, 0 },
     { "cache_mb", OPT_INT, offsetof(vws_site, cache_mb), 0, INT64_C(1) << 40 },
     { "dedup", OPT_BOOL, offsetof(vws_site, dedup), 0, 1 },
+    { "admit_late", OPT_BOOL, offsetof(vws_site, admit_late), 0, 1 },
 };
 
 int

@@ -31,6 +31,9 @@ typedef struct vws_site {
     int64_t cache_mb;        /* per host */
     int dedup;               /* without a cache, still one transfer per
                                 template per host and lease */
+    int admit_late;          /* admit an AR whose preparation would be late
+                                (it starts late; the paper's experiments,
+                                whose traces were admitted offline) */
 } vws_site;
 
 /* The paper's testbed. */
