@@ -49,6 +49,9 @@
  *   VWS_CONF_DURATION  int64_t   seconds; suffix s, m, h, d, within [min, max]
  * The VWS_CONF_*_OPT macros check the field's type at compile time.
  *
+ * Include this header as "common/config.h": a bare "config.h" may find
+ * autoconf's.
+ *
  * Not thread-safe with respect to TARGET: callers serialise loads and reads
  * of the same struct (daemons reload in their main loop).
  */
@@ -89,10 +92,12 @@ struct vws_conf_option {
     const char *help;      /* one line for admins (vws_conf_format) */
 };
 
-/* Compile-time check that FIELD of struct ST has type T (a pointer
- * comparison between distinct types does not compile with -Werror). */
+/* offsetof(ST, FIELD), and a compile error unless FIELD has type T. */
 #define VWS_CONF_FIELD_(st, field, T) \
-    (offsetof(st, field) + 0 * sizeof((T *)0 == &((st *)0)->field))
+    (offsetof(st, field) + 0 * sizeof(struct { \
+        _Static_assert(_Generic(((st *)0)->field, T: 1, default: 0), \
+                       "field '" #field "' of " #st " is not of type " #T); \
+        int dummy_; }))
 
 #define VWS_CONF_STRING_OPT(sec, name, st, field, def, help) \
     { (sec), (name), VWS_CONF_STRING, VWS_CONF_FIELD_(st, field, char *), \
