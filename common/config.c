@@ -925,13 +925,12 @@ load(const struct vws_conf_option *table, void *target, const char *name,
     return ret;
 }
 
-/* Read all of PATH, a regular file of at most VWS_CONF_MAX_FILE bytes. */
+/* Read all of PATH, a regular file of at most VWS_CONF_MAX_FILE bytes, into
+ * OUT (released by the caller, also on failure). */
 static int
-read_file(const char *path, char **out, size_t *outlen)
+read_file(const char *path, struct vws_buf *out)
 {
     struct stat st;
-    char *buf = NULL;
-    size_t len = 0;
     int fd, ret = -1;
 
     /* O_NONBLOCK: opening a FIFO must not hang until a writer comes */
@@ -953,10 +952,15 @@ read_file(const char *path, char **out, size_t *outlen)
                          "(%lld bytes)", path, (long long)st.st_size);
         goto cleanup;
     }
-    /* one byte more than allowed, to notice a file that grew since fstat */
-    buf = vws_malloc(VWS_CONF_MAX_FILE + 1);
-    while (len < VWS_CONF_MAX_FILE + 1) {
-        ssize_t n = read(fd, buf + len, VWS_CONF_MAX_FILE + 1 - len);
+    /* read to the end: the file may have grown since fstat() */
+    vws_buf_grow(out, (size_t)st.st_size + 1);
+    for (;;) {
+        size_t room;
+        ssize_t n;
+
+        vws_buf_grow(out, 4096);
+        room = out->cap - out->len - 1;
+        n = read(fd, out->s + out->len, room);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -965,20 +969,16 @@ read_file(const char *path, char **out, size_t *outlen)
         }
         if (n == 0)
             break;
-        len += (size_t)n;
+        vws_buf_setlen(out, out->len + (size_t)n);
+        if (out->len > VWS_CONF_MAX_FILE) {
+            vws_report_error(VWS_ERR_LIMIT, "%s: file is larger than 1 MiB",
+                             path);
+            goto cleanup;
+        }
     }
-    if (len > VWS_CONF_MAX_FILE) {
-        vws_report_error(VWS_ERR_LIMIT, "%s: file is larger than 1 MiB",
-                         path);
-        goto cleanup;
-    }
-    *out = buf;
-    *outlen = len;
-    buf = NULL;
     ret = 0;
 
  cleanup:
-    free(buf);
     close(fd);
     return ret;
 }
@@ -1019,14 +1019,12 @@ int
 vws_conf_load_file(const struct vws_conf_option *table, void *target,
                    const char *path, const char *const *overrides)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    int ret;
+    struct vws_buf buf = VWS_BUF_INIT;
+    int ret = -1;
 
-    if (read_file(path, &buf, &len) < 0)
-        return -1;
-    ret = load(table, target, path, buf, len, overrides);
-    free(buf);
+    if (read_file(path, &buf) == 0)
+        ret = load(table, target, path, buf.s, buf.len, overrides);
+    vws_buf_release(&buf);
     return ret;
 }
 
