@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/config.h"
+#include "conf.h"
 #include "common/uuid.h"
 #include "common/xstime.h"
 #include "internal.h"

@@ -102,21 +102,6 @@ __agr__CreateAgreement(struct soap *soap, struct _agr__CreateAgreement *req,
 
 /* ---- the client ---- */
 
-static struct vws__DeploymentRequestType *
-make_request(struct soap *soap, unsigned nodes)
-{
-    struct vws__DeploymentRequestType *d = soap_new_vws__DeploymentRequestType(soap, 1);
-
-    d->imageTemplate = soap_strdup(soap, "tiny");
-    d->nodes = nodes;
-    d->memory = 128;
-    d->cpuPercent = 50;
-    d->end = soap_new_vws__EndType(soap, 1);
-    d->end->__union_EndType = SOAP_UNION__vws__union_EndType_duration;
-    d->end->union_EndType.duration = soap_strdup(soap, "PT30M");
-    return d;
-}
-
 START_TEST(test_one_client_all_services)
 {
     struct soaptest_server *srv = soaptest_start(8);
@@ -129,14 +114,8 @@ START_TEST(test_one_client_all_services)
     {
         struct _fac__Create req = { 0 };
         struct _fac__CreateResponse resp = { 0 };
-        struct vws__VirtualWorkspaceType *w = soap_new_vws__VirtualWorkspaceType(c, 1);
-
-        w->category = soap_new_vws__CategoryChoiceType(c, 1);
-        w->category->__union_CategoryChoiceType = SOAP_UNION__vws__union_CategoryChoiceType_vm;
-        w->category->union_CategoryChoiceType.vm = soap_new_vws__VMCategoryType(c, 1);
-        w->category->union_CategoryChoiceType.vm->vmm = vws__VMMType__qemu;
-        req.vws__virtualWorkspace = w;
-        req.vws__deploymentRequest = make_request(c, 2);
+        req.vws__virtualWorkspace = soaptest_workspace(c);
+        req.vws__deploymentRequest = soaptest_request(c, 2);
         snprintf(url, sizeof(url), "%s", soaptest_url(srv, "vws/factory"));
         ck_assert_int_eq(soap_wsa_request(c, NULL, url, "urn:vws:factory:1.0/Create"), SOAP_OK);
         ck_assert_msg(soap_call___fac__Create(c, url, NULL, &req, &resp) == SOAP_OK,
@@ -185,10 +164,10 @@ START_TEST(test_one_client_all_services)
         struct _agr__CreateAgreementResponse resp = { 0 };
 
         snprintf(url, sizeof(url), "%s", soaptest_url(srv, "vws/agreement"));
-        req.offer = make_request(c, 4);
+        req.offer = soaptest_request(c, 4);
         ck_assert_int_eq(soap_call___agr__CreateAgreement(c, url, NULL, &req, &resp), SOAP_OK);
         ck_assert_int_eq(resp.state, agr__AgreementStateType__observed);
-        req.offer = make_request(c, 64);
+        req.offer = soaptest_request(c, 64);
         ck_assert_int_eq(soap_call___agr__CreateAgreement(c, url, NULL, &req, &resp), SOAP_OK);
         ck_assert_int_eq(resp.state, agr__AgreementStateType__rejected);
         soap_destroy(c);

@@ -1,6 +1,6 @@
 /*
  * config.c — configuration files read through a declared option table
- * (see config.h for the API and docs/vws.conf.5 for the syntax).
+ * (see conf.h for the API and docs/vws.conf.5 for the syntax).
  *
  * How a load works: the option values live in a private array, one slot per
  * table row, first filled from the defaults, then from the file line by line,
@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf.h"
 #include "internal.h"
 
 const char *const vws_conf_log_levels[] = {

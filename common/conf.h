@@ -1,5 +1,5 @@
 /*
- * config.h — configuration files as a declared table of options.
+ * conf.h — configuration files as a declared table of options.
  *
  * Every program declares its options once, as rows of a table (after Redis's
  * config.c): section, name, type, default, bounds and help, and the offset of
@@ -49,14 +49,11 @@
  *   VWS_CONF_DURATION  int64_t   seconds; suffix s, m, h, d, within [min, max]
  * The VWS_CONF_*_OPT macros check the field's type at compile time.
  *
- * Include this header as "common/config.h": a bare "config.h" may find
- * autoconf's.
- *
  * Not thread-safe with respect to TARGET: callers serialise loads and reads
  * of the same struct (daemons reload in their main loop).
  */
-#ifndef VWS_CONFIG_H
-#define VWS_CONFIG_H
+#ifndef VWS_CONF_H
+#define VWS_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -172,4 +169,4 @@ void vws_conf_format(const struct vws_conf_option *table, const void *target,
 void vws_conf_print(const struct vws_conf_option *table, const void *target,
                     FILE *fp);
 
-#endif /* VWS_CONFIG_H */
+#endif /* VWS_CONF_H */
