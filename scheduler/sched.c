@@ -421,7 +421,7 @@ can_attach(const vws_sched *s, const struct vws_xfer *x, vws_time deadline)
     if (x->state == XFER_DONE)
         return 0;
     if (x->state == XFER_RUNNING)
-        return 1;
+        return !s->staging->edf || x->planned_end <= deadline;
     return x->flexible || x->planned_end <= deadline;
 }
 
@@ -940,7 +940,9 @@ vws_sched_check(const vws_sched *s)
             continue;
         if (l->type != VWS_LEASE_AR && l->type != VWS_LEASE_AR_WINDOW)
             continue;
-        if (s->staging->inside_lease)
+        /* Only hybrid promises it: naive strategies start late copies
+         * inside the lease when their transfers ran late. */
+        if (!s->staging->edf || s->site.admit_late)
             continue;
         for (j = 0; j < l->nbookings; j++) {
             const struct vws_booking *b = &l->bookings[j];
@@ -1259,9 +1261,9 @@ vws_sched_submit(vws_sched *s, const vws_lease_request *r)
         break;
     case VWS_LEASE_IMMEDIATE:
         if (s->nqueue || try_grant(s, l, now) < 0) {
-            if (!l->reason[0] || s->nqueue)
-                snprintf(l->reason, sizeof(l->reason),
-                         "no room now for %d nodes", l->nodes);
+            snprintf(l->reason, sizeof(l->reason),
+                     "no room now for %d nodes%s", l->nodes,
+                     s->nqueue ? " (ASAP leases are queued)" : "");
             reject(s, l);
         }
         break;

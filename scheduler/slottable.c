@@ -390,6 +390,9 @@ forget(struct profile *p, vws_time t)
         memmove(p->u, p->u + i, (p->n - (size_t)i) * sizeof(*p->u));
         p->n -= (size_t)i;
     }
+    /* The kept step now starts at t: nothing before t is known any more. */
+    if (p->n && p->t[0] < t)
+        p->t[0] = t;
     if (p->n && is_zero(p, 0))
         remove_step(p, 0);
 }

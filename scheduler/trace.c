@@ -552,7 +552,7 @@ vws_trace_load_swf(vws_trace *t, const char *path, const vws_swf_filter *flt,
         if (!*p || *p == ';')
             continue;
         for (k = 0; k < 18; k++) {
-            long long x;
+            double x;
 
             while (*p == ' ' || *p == '\t')
                 p++;
@@ -561,22 +561,25 @@ vws_trace_load_swf(vws_trace *t, const char *path, const vws_swf_filter *flt,
                                  "%s:%ld: %d fields, SWF has 18", path, line, k);
                 goto cleanup;
             }
+            /* Integers, except a few averages ("969.56"): read a decimal
+             * number, refuse anything else (hex, inf, nan, junk). */
             errno = 0;
-            x = strtoll(p, &end, 10);
-            if (end == p || errno ||
+            x = strtod(p, &end);
+            if (end == p || errno || !isdigit((unsigned char)end[-1]) ||
+                strspn(p, "0123456789.+-eE") < (size_t)(end - p) ||
                 (*end && !isspace((unsigned char)*end))) {
                 vws_report_error(VWS_ERR_PARSE,
-                                 "%s:%ld: SWF field %d is not an integer",
+                                 "%s:%ld: SWF field %d is not a number",
                                  path, line, k + 1);
                 goto cleanup;
             }
-            if (x < -1 || x > MAX_SECONDS) {
+            if (x < -1 || x > (double)MAX_SECONDS) {
                 vws_report_error(VWS_ERR_PARSE,
-                                 "%s:%ld: SWF field %d out of range (%lld)",
+                                 "%s:%ld: SWF field %d out of range (%.16g)",
                                  path, line, k + 1, x);
                 goto cleanup;
             }
-            v[k] = x;
+            v[k] = (int64_t)x;
             p = end;
         }
         while (isspace((unsigned char)*p))
