@@ -724,3 +724,64 @@ vws_trace_generate_ar(vws_trace *t, const vws_argen *g)
     vws_trace_sort(t);
     return 0;
 }
+
+void
+vws_asapgen_defaults(vws_asapgen *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->span_s = 1200;
+    g->interval_min = 5;
+    g->interval_max = 30;
+    g->nodes_min = 1;
+    g->nodes_max = 6;
+    g->duration_min = 30;
+    g->duration_max = 120;
+    g->images = "8";
+    g->image_mb = 256;
+    g->mem_mb = 512;
+    g->cpu_pct = 50;
+    g->seed = 1;
+}
+
+int
+vws_trace_generate_asap(vws_trace *t, const vws_asapgen *g)
+{
+    vws_rng rng;
+    double *w = NULL;
+    int64_t at;
+    int nimg;
+
+    if (g->span_s <= 0 || g->span_s > MAX_SECONDS || g->interval_min < 1 ||
+        g->interval_max < g->interval_min || g->nodes_min < 1 ||
+        g->nodes_max < g->nodes_min || g->duration_min < 1 ||
+        g->duration_max < g->duration_min || g->image_mb < 0) {
+        vws_report_error(VWS_ERR_INVALID_ARG,
+                         "bad ASAP generator parameters (need span > 0, "
+                         "1 <= interval, nodes and duration min <= max)");
+        return -1;
+    }
+    nimg = parse_images(g->images, &w);
+    if (nimg < 0)
+        return -1;
+    vws_rng_seed(&rng, g->seed);
+    for (at = 0; at <= g->span_s && t->n < VWS_TRACE_MAX_ENTRIES;
+         at += vws_rng_range(&rng, g->interval_min, g->interval_max)) {
+        vws_lease_request r;
+        char *img;
+
+        memset(&r, 0, sizeof(r));
+        r.type = VWS_LEASE_ASAP;
+        r.nodes = (int)vws_rng_range(&rng, g->nodes_min, g->nodes_max);
+        r.duration = VWS_SEC(vws_rng_range(&rng, g->duration_min, g->duration_max));
+        r.mem_mb = g->mem_mb;
+        r.cpu_pct = g->cpu_pct;
+        r.image_mb = g->image_mb;
+        img = vws_asprintf("img%d", pick(&rng, w, nimg) + 1);
+        r.image = img;
+        vws_trace_add(t, VWS_SEC(at), &r, 0);
+        free(img);
+    }
+    free(w);
+    vws_trace_sort(t);
+    return 0;
+}

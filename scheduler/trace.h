@@ -88,4 +88,21 @@ void vws_argen_defaults(vws_argen *g);
 /* Generate AR requests into T.  0, or -1 for bad parameters. */
 int vws_trace_generate_ar(vws_trace *t, const vws_argen *g);
 
+/* ASAP stress traces (seed 000 §5.3): a request every interval_min to
+ * interval_max seconds for span_s, nodes and duration uniform in their
+ * ranges, images drawn by IMAGES ("N" uniform or "w1,w2,..."). */
+typedef struct vws_asapgen {
+    int64_t span_s;
+    int64_t interval_min, interval_max;
+    int64_t nodes_min, nodes_max;
+    int64_t duration_min, duration_max;
+    const char *images;
+    int64_t image_mb;
+    int64_t mem_mb, cpu_pct;
+    uint64_t seed;
+} vws_asapgen;
+
+void vws_asapgen_defaults(vws_asapgen *g);
+int vws_trace_generate_asap(vws_trace *t, const vws_asapgen *g);
+
 #endif /* VWS_TRACE_H */

@@ -30,6 +30,7 @@ struct opts {
     int64_t duration;
     vws_swf_filter swf;
     vws_argen gen;
+    vws_asapgen agen;
     int generate;
     const char *write_trace;
     const char *csv, *json, *series, *plot;
@@ -248,6 +249,8 @@ usage(FILE *f)
 "  --seed N               random seed [1]\n"
 "  --generate-ar N        generate N AR requests instead of reading a trace\n"
 "  --gen-span S --gen-nodes A-B --gen-lead A-B --gen-window W:EVERY\n"
+"  --generate-asap SPAN   ASAP stress trace over SPAN seconds (seed 000 5.3)\n"
+"  --gen-interval A-B --gen-duration A-B   its gaps and durations (s)\n"
 "  --write-trace FILE     write the trace (paper format) and continue\n"
 "output:\n"
 "  --csv FILE --json FILE per-lease records (+ summary in JSON)\n"
@@ -289,7 +292,7 @@ enum {
     O_SITE = 256, O_SET, O_STRATEGY, O_NONET, O_FORMAT, O_DURATION, O_QUEUE,
     O_STATUS, O_JOBS, O_TIME, O_SCALE, O_IMAGES, O_IMAGEMB, O_SEED, O_GEN,
     O_GSPAN, O_GNODES, O_GLEAD, O_GWIN, O_WRITE, O_CSV, O_JSON, O_SERIES,
-    O_PLOT, O_MARK, O_QUIET, O_CHECK, O_HELP
+    O_PLOT, O_MARK, O_QUIET, O_CHECK, O_HELP, O_GASAP, O_GINT, O_GDUR
 };
 
 int
@@ -310,6 +313,8 @@ main(int argc, char **argv)
         { "series", 1, NULL, O_SERIES }, { "plot", 1, NULL, O_PLOT },
         { "mark", 1, NULL, O_MARK }, { "quiet", 0, NULL, O_QUIET },
         { "check", 0, NULL, O_CHECK }, { "help", 0, NULL, O_HELP },
+        { "generate-asap", 1, NULL, O_GASAP },
+        { "gen-interval", 1, NULL, O_GINT }, { "gen-duration", 1, NULL, O_GDUR },
         { NULL, 0, NULL, 0 }
     };
     struct opts o;
@@ -322,6 +327,7 @@ main(int argc, char **argv)
     vws_site_defaults(&o.site);
     vws_swf_filter_defaults(&o.swf);
     vws_argen_defaults(&o.gen);
+    vws_asapgen_defaults(&o.agen);
     o.strategy = "all";
     while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (c) {
@@ -369,16 +375,16 @@ main(int argc, char **argv)
             if (parse_num("--swf-scale", optarg, 1, &o.swf.proc_scale) < 0)
                 return 2;
             break;
-        case O_IMAGES: o.swf.images = optarg; break;
+        case O_IMAGES: o.swf.images = o.agen.images = optarg; break;
         case O_IMAGEMB:
             if (parse_num("--image-mb", optarg, 0, &o.swf.image_mb) < 0)
                 return 2;
-            o.gen.image_mb = o.swf.image_mb;
+            o.gen.image_mb = o.agen.image_mb = o.swf.image_mb;
             break;
         case O_SEED:
             if (parse_num("--seed", optarg, 0, &v) < 0)
                 return 2;
-            o.swf.seed = o.gen.seed = (uint64_t)v;
+            o.swf.seed = o.gen.seed = o.agen.seed = (uint64_t)v;
             break;
         case O_GEN:
             if (parse_num("--generate-ar", optarg, 1, &v) < 0)
@@ -389,12 +395,32 @@ main(int argc, char **argv)
         case O_GSPAN:
             if (parse_num("--gen-span", optarg, 1, &o.gen.span_s) < 0)
                 return 2;
+            o.agen.span_s = o.gen.span_s;
+            break;
+        case O_GASAP:
+            if (parse_num("--generate-asap", optarg, 1, &o.agen.span_s) < 0)
+                return 2;
+            o.generate = 2;
+            break;
+        case O_GINT:
+            if (parse_range(optarg, &o.agen.interval_min, &o.agen.interval_max, '-') < 0) {
+                fprintf(stderr, "vws-sim: --gen-interval needs A-B\n");
+                return 2;
+            }
+            break;
+        case O_GDUR:
+            if (parse_range(optarg, &o.agen.duration_min, &o.agen.duration_max, '-') < 0) {
+                fprintf(stderr, "vws-sim: --gen-duration needs A-B\n");
+                return 2;
+            }
             break;
         case O_GNODES:
             if (parse_range(optarg, &o.gen.nodes_min, &o.gen.nodes_max, '-') < 0) {
                 fprintf(stderr, "vws-sim: --gen-nodes needs A-B\n");
                 return 2;
             }
+            o.agen.nodes_min = o.gen.nodes_min;
+            o.agen.nodes_max = o.gen.nodes_max;
             break;
         case O_GLEAD:
             if (parse_range(optarg, &o.gen.lead_min, &o.gen.lead_max, '-') < 0) {
@@ -437,10 +463,11 @@ main(int argc, char **argv)
         if (o.duration > 0)
             o.gen.duration_s = o.duration;
         if (optind != argc) {
-            fprintf(stderr, "vws-sim: --generate-ar takes no trace file\n");
+            fprintf(stderr, "vws-sim: --generate-ar/--generate-asap take no trace file\n");
             return 2;
         }
-        if (vws_trace_generate_ar(&t, &o.gen) < 0)
+        if (o.generate == 1 ? vws_trace_generate_ar(&t, &o.gen) < 0
+                            : vws_trace_generate_asap(&t, &o.agen) < 0)
             goto err;
     } else {
         const char *path;
