@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "document.h"
 #include "internal.h"
 
@@ -38,6 +39,15 @@ static const struct command commands[] = {
     { "show", cmd_show, "show FILE",
       "Validate FILE and print it as the services will see it: the document\n"
       "read into vws's structures and written back." },
+    { "acl", vws_admin_acl,
+      "acl check --dn DN [--fqan FQAN]... --op OP [--file FILE]",
+      "Ask the site ACL (default " VWS_SYSCONFDIR "/acl, see vws-acl(5)) whether\n"
+      "a caller may do an operation, and print the decision and the rule that\n"
+      "made it: 'allow: FILE:LINE: RULE' or 'deny: no rule matched (default\n"
+      "deny)'.  --limited: the caller uses a limited proxy.  --owner DN: may\n"
+      "the caller manage a workspace owned by DN (the owner with 'manage', or\n"
+      "an admin)?  'acl show [--file FILE]' lists the rules.  Exit status 0\n"
+      "for allow, 1 for deny, 2 for errors (a broken file: FILE:LINE: message)." },
     { "help", cmd_help, "help [COMMAND]", "Show help." },
 };
 

@@ -1,0 +1,14 @@
+/*
+ * admin.h — subcommands of vws-admin that live in their own files.
+ *
+ * Each is a row of vws-admin.c's commands[] table: it gets its own argv
+ * (argv[0] is the command name) and returns the process exit status.
+ */
+#ifndef VWS_ADMIN_H
+#define VWS_ADMIN_H
+
+/* vws-admin acl check|show ... (client/admin-acl.c): 0 allow, 1 deny,
+ * 2 for errors (usage, a broken ACL file). */
+int vws_admin_acl(int argc, char **argv);
+
+#endif /* VWS_ADMIN_H */
