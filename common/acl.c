@@ -86,8 +86,8 @@ static void
 ops_expected(struct vws_buf *b)
 {
     for (int i = 0; i < VWS_ACL_N_OPS; i++)
-        vws_buf_addf(b, "%s, ", op_table[i].name);
-    vws_buf_adds(b, "or *");
+        vws_buf_addf(b, "%s%s", op_table[i].name,
+                     i + 1 < VWS_ACL_N_OPS ? ", " : " or *");
 }
 
 /* ==== the ACL ========================================================== */
