@@ -612,6 +612,18 @@ read_and_parse(struct acl_parser *p, const struct acl_frame *from,
     return ret;
 }
 
+/* The first error glob() met (its callback has no context argument). */
+static _Thread_local int glob_errno;
+
+static int
+glob_error(const char *epath, int eerrno)
+{
+    (void)epath;
+    if (!glob_errno)
+        glob_errno = eerrno;
+    return 1;           /* stop: an unreadable directory is an error */
+}
+
 /* include PATTERN: a literal file must exist; a glob may match nothing,
  * and its matches are read in sorted order.  The directory the glob looks
  * into is stamped too, so a new file there is a change. */
@@ -625,12 +637,19 @@ do_include(struct acl_parser *p, const struct acl_frame *f, const char *name)
         ret = read_and_parse(p, f, path, false, 0);
     } else {
         glob_t g;
-        int rc = glob(path, GLOB_ERR, NULL, &g);
         char *slash = strrchr(path, '/');
         struct stat st;
+        int rc;
 
+        glob_errno = 0;
+        rc = glob(path, GLOB_ERR, glob_error, &g);
         if (rc != 0 && rc != GLOB_NOMATCH) {
-            frame_error(f, VWS_ERR_IO, "cannot expand include '%s'", path);
+            globfree(&g);
+            frame_error(f, glob_errno == ENOENT ? VWS_ERR_NOT_FOUND
+                                                : VWS_ERR_IO,
+                        "cannot expand include '%s': %s", path,
+                        glob_errno ? strerror(glob_errno)
+                                   : "out of memory");
             goto cleanup;
         }
         if (slash) {
