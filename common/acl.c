@@ -251,6 +251,15 @@ frame_error(const struct acl_frame *f, vws_error_code code,
     vws_buf_release(&b);
 }
 
+/* strerror() that is safe in threads (reloads run in any thread). */
+struct errbuf { char s[128]; };
+
+static const char *
+errstr(int err, struct errbuf *b)
+{
+    return strerror_r(err, b->s, sizeof(b->s));   /* the GNU variant */
+}
+
 /* At most 64 bytes of S, for quoting in messages. */
 static const char *
 shorten(const char *s, char out[80])
@@ -518,6 +527,7 @@ read_and_parse(struct acl_parser *p, const struct acl_frame *from,
     struct acl_frame here = { NULL, 0, 0, 0, 0, NULL };   /* no prefix */
     const struct acl_frame *at = from ? from : &here;
     const char *what = gridmap ? "grid-mapfile" : from ? "include" : "ACL file";
+    struct errbuf eb;
     struct stat st;
     char *buf = NULL;
     size_t len = 0;
@@ -546,14 +556,14 @@ read_and_parse(struct acl_parser *p, const struct acl_frame *from,
             stamp_add(p->acl, dir, &st);
         free(dir);
         frame_error(at, err == ENOENT ? VWS_ERR_NOT_FOUND : VWS_ERR_IO,
-                    "cannot open %s '%s': %s", what, path, strerror(err));
+                    "cannot open %s '%s': %s", what, path, errstr(err, &eb));
         return -1;
     }
     if (fstat(fd, &st) < 0) {
         int err = errno;
 
         frame_error(at, VWS_ERR_IO, "cannot stat %s '%s': %s", what, path,
-                    strerror(err));
+                    errstr(err, &eb));
         goto cleanup;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -590,7 +600,7 @@ read_and_parse(struct acl_parser *p, const struct acl_frame *from,
             if (err == EINTR)
                 continue;
             frame_error(at, VWS_ERR_IO, "cannot read %s '%s': %s", what,
-                        path, strerror(err));
+                        path, errstr(err, &eb));
             goto cleanup;
         }
         if (n == 0)
@@ -637,6 +647,7 @@ do_include(struct acl_parser *p, const struct acl_frame *f, const char *name)
         ret = read_and_parse(p, f, path, false, 0);
     } else {
         glob_t g;
+        struct errbuf eb;
         char *slash = strrchr(path, '/');
         struct stat st;
         int rc;
@@ -648,7 +659,7 @@ do_include(struct acl_parser *p, const struct acl_frame *f, const char *name)
             frame_error(f, glob_errno == ENOENT ? VWS_ERR_NOT_FOUND
                                                 : VWS_ERR_IO,
                         "cannot expand include '%s': %s", path,
-                        glob_errno ? strerror(glob_errno)
+                        glob_errno ? errstr(glob_errno, &eb)
                                    : "out of memory");
             goto cleanup;
         }
@@ -848,6 +859,8 @@ parse_file(struct acl_parser *p, const char *path,
     char *line = vws_malloc(VWS_ACL_MAX_LINE + 1);
     int ret = -1;
 
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        off = 3;                     /* a UTF-8 byte order mark */
     while (off < len) {
         const char *nl = memchr(buf + off, '\n', len - off);
         size_t n = nl ? (size_t)(nl - (buf + off)) : len - off;

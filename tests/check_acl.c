@@ -476,6 +476,9 @@ START_TEST(syntax_corners)
                                VWS_ACL_ADMIN), 0);
     ck_assert_int_eq(check_buf("deny any admin\nallow any *", ALICE, NULL,
                                VWS_ACL_CREATE), 1);
+    /* a UTF-8 byte order mark at the start */
+    ck_assert_int_eq(check_buf("\xef\xbb\xbf" "allow any inspect", ALICE, NULL,
+                               VWS_ACL_INSPECT), 1);
     /* no final newline, CRLF */
     ck_assert_int_eq(check_buf("allow any inspect\r\n", ALICE, NULL, VWS_ACL_INSPECT), 1);
 }
