@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -38,6 +40,7 @@ struct opts {
     int no_network;
     int quiet;
     int check;
+    int stats;
 };
 
 struct submit_ev {
@@ -157,6 +160,7 @@ run_one(const struct opts *o, const vws_trace *t, const char *strategy,
     vws_report rep;
     vws_summary m;
     struct out_ctx c;
+    struct timespec t0, t1;
     size_t i;
     int ret = -1;
 
@@ -172,6 +176,7 @@ run_one(const struct opts *o, const vws_trace *t, const char *strategy,
         ev[i].e = &t->e[i];
         vws_clock_at(clock, t->e[i].submit, ev_submit, &ev[i], 0);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (vws_clock_step(clock)) {
         if (o->check && vws_sched_check(s) < 0) {
             fprintf(stderr, "vws-sim: invariant broken: %s\n",
@@ -180,6 +185,18 @@ run_one(const struct opts *o, const vws_trace *t, const char *strategy,
         }
         if ((vws_clock_events_run(clock) & 0xffff) == 0)
             vws_sched_compact(s);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (o->stats) {
+        struct rusage ru;
+        double wall = (double)(t1.tv_sec - t0.tv_sec) +
+                      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        uint64_t nev = vws_clock_events_run(clock);
+
+        getrusage(RUSAGE_SELF, &ru);
+        printf("stats %s: %zu leases, %" PRIu64 " events, %.3f s, %.3f us/event, "
+               "peak RSS %ld MB\n", strategy, t->n, nev, wall,
+               nev ? wall * 1e6 / (double)nev : 0.0, ru.ru_maxrss / 1024);
     }
     vws_report_summarize(s, &m);
     if (!o->quiet) {
@@ -258,6 +275,7 @@ usage(FILE *f)
 "  --plot PREFIX          CSVs, a gnuplot script, PNG and SVG figures\n"
 "  --mark S               print MB deployed at S seconds\n"
 "  --check                verify scheduler invariants after every event\n"
+"  --stats                print events, wall time, cost per event, peak RSS\n"
 "  --quiet                no summary\n");
 }
 
@@ -292,7 +310,8 @@ enum {
     O_SITE = 256, O_SET, O_STRATEGY, O_NONET, O_FORMAT, O_DURATION, O_QUEUE,
     O_STATUS, O_JOBS, O_TIME, O_SCALE, O_IMAGES, O_IMAGEMB, O_SEED, O_GEN,
     O_GSPAN, O_GNODES, O_GLEAD, O_GWIN, O_WRITE, O_CSV, O_JSON, O_SERIES,
-    O_PLOT, O_MARK, O_QUIET, O_CHECK, O_HELP, O_GASAP, O_GINT, O_GDUR
+    O_PLOT, O_MARK, O_QUIET, O_CHECK, O_HELP, O_GASAP, O_GINT, O_GDUR,
+    O_STATS
 };
 
 int
@@ -313,7 +332,7 @@ main(int argc, char **argv)
         { "series", 1, NULL, O_SERIES }, { "plot", 1, NULL, O_PLOT },
         { "mark", 1, NULL, O_MARK }, { "quiet", 0, NULL, O_QUIET },
         { "check", 0, NULL, O_CHECK }, { "help", 0, NULL, O_HELP },
-        { "generate-asap", 1, NULL, O_GASAP },
+        { "generate-asap", 1, NULL, O_GASAP }, { "stats", 0, NULL, O_STATS },
         { "gen-interval", 1, NULL, O_GINT }, { "gen-duration", 1, NULL, O_GDUR },
         { NULL, 0, NULL, 0 }
     };
@@ -389,7 +408,7 @@ main(int argc, char **argv)
         case O_GEN:
             if (parse_num("--generate-ar", optarg, 1, &v) < 0)
                 return 2;
-            o.generate = 1;
+            o.generate |= 1;
             o.gen.count = (size_t)v;
             break;
         case O_GSPAN:
@@ -400,7 +419,7 @@ main(int argc, char **argv)
         case O_GASAP:
             if (parse_num("--generate-asap", optarg, 1, &o.agen.span_s) < 0)
                 return 2;
-            o.generate = 2;
+            o.generate |= 2;
             break;
         case O_GINT:
             if (parse_range(optarg, &o.agen.interval_min, &o.agen.interval_max, '-') < 0) {
@@ -450,6 +469,7 @@ main(int argc, char **argv)
                 return 2;
             break;
         case O_QUIET: o.quiet = 1; break;
+        case O_STATS: o.stats = 1; break;
         case O_CHECK: o.check = 1; break;
         case O_HELP: case 'h':
             usage(stdout);
@@ -466,9 +486,11 @@ main(int argc, char **argv)
             fprintf(stderr, "vws-sim: --generate-ar/--generate-asap take no trace file\n");
             return 2;
         }
-        if (o.generate == 1 ? vws_trace_generate_ar(&t, &o.gen) < 0
-                            : vws_trace_generate_asap(&t, &o.agen) < 0)
+        if ((o.generate & 1) && vws_trace_generate_ar(&t, &o.gen) < 0)
             goto err;
+        if ((o.generate & 2) && vws_trace_generate_asap(&t, &o.agen) < 0)
+            goto err;
+        vws_trace_sort(&t);
     } else {
         const char *path;
         size_t len, skipped = 0;
