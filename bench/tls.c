@@ -183,7 +183,8 @@ request(struct soap *soap, int port)
     size_t len;
 
     snprintf(url, sizeof(url), "https://localhost:%d/", port);
-    if (soap_GET(soap, url, NULL) != SOAP_OK || !soap_http_get_body(soap, &len) ||
+    if (soap_GET(soap, url, NULL) != SOAP_OK || soap_begin_recv(soap) != SOAP_OK ||
+        !soap_http_get_body(soap, &len) ||
         soap_end_recv(soap) != SOAP_OK)
         return -1;
     return 0;

@@ -261,12 +261,22 @@ restriction(enum vws_proxy_kind k)
     return 4;
 }
 
+/* The Globus form of a name, "/O=Grid/CN=host/repository.localhost":
+ * OpenSSL 3 writes a '/' inside a value as "\/"; grid-mapfiles and ACLs
+ * do not. */
 static char *
 name_of(X509_NAME *n)
 {
     char buf[1024];
+    char *r, *w;
 
     X509_NAME_oneline(n, buf, sizeof(buf));
+    for (r = w = buf; *r; r++) {
+        if (r[0] == '\\' && r[1] == '/')
+            continue;
+        *w++ = *r;
+    }
+    *w = '\0';
     return vws_strdup(buf);
 }
 
@@ -337,6 +347,29 @@ vws_gsi_identity(SSL *ssl, const struct vws_gsi_config *c, struct vws_identity *
     return rc;
 }
 
+/* gSOAP's SSL messages are "SSL_ERROR_SSL\nerror:...:reason": keep the
+ * reason, on one line. */
+static const char *
+one_line(const char *msg)
+{
+    static _Thread_local char buf[512];
+    char *last, *nl;
+    size_t n;
+
+    vws_strlcpy(buf, msg, sizeof(buf));
+    n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    last = strrchr(buf, ':');
+    nl = strrchr(buf, '\n');
+    if (last && nl && last > nl)
+        memmove(buf, last + 1, strlen(last + 1) + 1);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return buf;
+}
+
 int
 vws_gsi_accept(struct soap *soap, const struct vws_gsi_config *c, struct vws_identity *id)
 {
@@ -346,17 +379,23 @@ vws_gsi_accept(struct soap *soap, const struct vws_gsi_config *c, struct vws_ide
     verify_failure[0] = '\0';
     ERR_clear_error();
     if (soap_ssl_accept(soap) != SOAP_OK) {
-        const char **s = soap_faultdetail(soap);
-        const char *why = verify_failure[0] ? verify_failure
-                        : (s && *s ? *s : openssl_reason());
-        vws_report_error(VWS_ERR_DENIED, "TLS handshake failed: %s", why);
+        const char **d = soap_faultdetail(soap);
+        const char **s = soap_faultstring(soap);
+        VWS_DEBUG("handshake: fault '%s' detail '%s' openssl '%s'", s && *s ? *s : "",
+                  d && *d ? *d : "", openssl_reason());
+        if (!verify_failure[0] && soap->ssl && !SSL_get0_peer_certificate(soap->ssl))
+            vws_strlcpy(verify_failure, "the client presented no certificate",
+                        sizeof(verify_failure));
+        vws_report_error(VWS_ERR_DENIED, "TLS handshake failed: %s",
+                         verify_failure[0] ? verify_failure
+                         : s && *s ? one_line(*s) : d && *d ? *d : openssl_reason());
         VWS_WARN("refused %s: %s", peer, vws_error_message());
-        soap_closesock(soap);
+        soap_force_closesock(soap);
         return -1;
     }
     if (vws_gsi_identity(soap->ssl, c, id) < 0) {
         VWS_WARN("refused %s: %s", peer, vws_error_message());
-        soap_closesock(soap);
+        soap_force_closesock(soap);
         return -1;
     }
     VWS_DEBUG("accepted %s: '%s' (%s proxy, %zu FQANs)", peer, id->dn,
