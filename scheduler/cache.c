@@ -85,21 +85,47 @@ vws_cache_entry_at(const vws_cache *c, size_t i)
     return i < c->n ? &c->e[i] : NULL;
 }
 
+uint64_t
+vws_cache_hash(const char *name)
+{
+    uint64_t h = UINT64_C(1469598103934665603);   /* FNV-1a */
+
+    for (; *name; name++) {
+        h ^= (unsigned char)*name;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
 static ptrdiff_t
-index_of(const vws_cache *c, const char *name)
+index_of_hashed(const vws_cache *c, const char *name, uint64_t hash)
 {
     size_t i;
 
     for (i = 0; i < c->n; i++)
-        if (!strcmp(c->e[i].name, name))
+        if (c->e[i].hash == hash && !strcmp(c->e[i].name, name))
             return (ptrdiff_t)i;
     return -1;
+}
+
+static ptrdiff_t
+index_of(const vws_cache *c, const char *name)
+{
+    return c->n ? index_of_hashed(c, name, vws_cache_hash(name)) : -1;
 }
 
 vws_cache_entry *
 vws_cache_lookup(vws_cache *c, const char *name)
 {
     ptrdiff_t i = index_of(c, name);
+
+    return i < 0 ? NULL : &c->e[i];
+}
+
+vws_cache_entry *
+vws_cache_lookup_hashed(vws_cache *c, const char *name, uint64_t hash)
+{
+    ptrdiff_t i = index_of_hashed(c, name, hash);
 
     return i < 0 ? NULL : &c->e[i];
 }
@@ -209,6 +235,7 @@ vws_cache_insert(vws_cache *c, const char *name, int64_t size_mb,
         c->e = vws_reallocarray(c->e, c->cap, sizeof(*c->e));
     }
     c->e[c->n] = (vws_cache_entry){ .name = vws_strdup(name),
+                                    .hash = vws_cache_hash(name),
                                     .size_mb = size_mb,
                                     .uses = 1,
                                     .last_use = ++c->tick };

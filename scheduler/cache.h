@@ -36,6 +36,7 @@ typedef struct vws_cache_entry {
     uint64_t last_use;    /* tick of the last use (LRU) */
     void *data;           /* the caller's (the scheduler: the running
                              transfer); never freed by the cache */
+    uint64_t hash;        /* vws_cache_hash(name) */
 } vws_cache_entry;
 
 typedef struct vws_cache vws_cache;
@@ -57,6 +58,11 @@ const vws_cache_entry *vws_cache_entry_at(const vws_cache *c, size_t i);
 
 /* The entry for NAME, or NULL.  No side effect. */
 vws_cache_entry *vws_cache_lookup(vws_cache *c, const char *name);
+/* The same with HASH = vws_cache_hash(NAME) computed once by the caller
+ * (placement looks a name up in every host's cache). */
+vws_cache_entry *vws_cache_lookup_hashed(vws_cache *c, const char *name,
+                                         uint64_t hash);
+uint64_t vws_cache_hash(const char *name);
 
 /* Record one use of NAME (a hit): counts for LFU, refreshes for LRU.
  * 0, or -1 (VWS_ERR_NOT_FOUND) if NAME is not cached. */

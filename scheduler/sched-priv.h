@@ -90,7 +90,10 @@ struct vws_sched {
     struct vws_xfer **xfers;
     size_t nxfers, capxfers;
     uint64_t next_xfer_id;
+    struct vws_xfer **flex;    /* hybrid: transfers EDF may still move */
+    size_t nflex, capflex;
     int scheduling;        /* re-entrancy guard for the ASAP pass */
+    size_t place_cursor;   /* where placement looks for uncached hosts */
 };
 
 /* Placement (policy/placement.c): choose a host for each of L's nodes

@@ -92,6 +92,7 @@ vws_sched_free(vws_sched *s)
     free(s->leases);
     free(s->queue);
     free(s->xfers);
+    free(s->flex);
     vws_slottable_free(s->st);
     vws_network_free(s->net);
     free(s);
@@ -318,12 +319,16 @@ vws_edf_plan(vws_sched *s, vws_time now, struct new_xfer *nx, size_t n,
     int ret = -1;
 
     *late_by = 0;
-    it = vws_calloc(s->nxfers + n + 1, sizeof(*it));
-    for (i = 0; i < s->nxfers; i++) {
-        struct vws_xfer *x = s->xfers[i];
+    /* Drop transfers that started since the last plan. */
+    for (i = 0, ni = 0; i < s->nflex; i++)
+        if (s->flex[i]->state == XFER_PLANNED && s->flex[i]->flexible)
+            s->flex[ni++] = s->flex[i];
+    s->nflex = ni;
+    ni = 0;
+    it = vws_calloc(s->nflex + n + 1, sizeof(*it));
+    for (i = 0; i < s->nflex; i++) {
+        struct vws_xfer *x = s->flex[i];
 
-        if (x->state != XFER_PLANNED || !x->flexible)
-            continue;
         it[ni] = (struct edf_item){ x, 0, x->host, x->mb, x->deadline, x->id, 0 };
         if (x == tighten && tight < x->deadline)
             it[ni].deadline = tight;
@@ -657,6 +662,14 @@ commit_prep(vws_sched *s, vws_lease *l, struct prep_plan *p, vws_time now,
         if (n->booked) {
             x->planned_start = n->start;
             x->flexible = !asap;
+            if (x->flexible) {
+                if (s->nflex == s->capflex) {
+                    s->capflex = s->capflex ? s->capflex * 2 : 64;
+                    s->flex = vws_reallocarray(s->flex, s->capflex,
+                                               sizeof(*s->flex));
+                }
+                s->flex[s->nflex++] = x;
+            }
         } else if (stg->edf) {
             x->planned_start = link_fit(s, n->host, now, dur);
             if (x->planned_start == VWS_TIME_NEVER)
@@ -723,6 +736,9 @@ lease_finish(vws_sched *s, vws_lease *l, vws_time now)
         s->stats.last_end = now;
     if (s->hooks.lease_done)
         s->hooks.lease_done(s->hooks.ctx, l);
+    /* Keep the profiles short on long runs: the past cannot be booked. */
+    if ((s->stats.completed & 1023) == 0)
+        vws_slottable_forget(s->st, now);
 }
 
 struct lease_ev {
@@ -1170,23 +1186,27 @@ static vws_time
 shadow_time(vws_sched *s, vws_lease *l, vws_time now, vws_time len)
 {
     vws_time t = now;
+    vws_demand one;
     int iter;
 
-    for (iter = 0; iter < 100000; iter++) {
-        vws_time next = VWS_TIME_NEVER;
-        size_t h;
+    vws_lease_demand(s, l, &one);
+    /* Candidate times are the changes of the site's sum; the sum's free
+     * room is checked first (O(log n)), the hosts only when it allows.
+     * Bounded: past this many changes the head gets no shadow and
+     * nothing is backfilled (never delaying it), rather than scanning on. */
+    for (iter = 0; iter < 256 && t != VWS_TIME_NEVER; iter++) {
+        if (vws_slottable_count_fit(s->st, VWS_SITE, t, t + len, &one,
+                                    l->nodes) >= l->nodes) {
+            int64_t room = 0;
+            size_t h;
 
-        if (vws_place(s, l, t, t + len) == 0)
-            return t;
-        for (h = 0; h < s->site.hosts; h++) {
-            vws_time c = vws_slottable_next_change(s->st, h, t);
-
-            if (c < next)
-                next = c;
+            for (h = 0; h < s->site.hosts && room < l->nodes; h++)
+                room += vws_slottable_count_fit(s->st, h, t, t + len, &one,
+                                                l->nodes);
+            if (room >= l->nodes && vws_place(s, l, t, t + len) == 0)
+                return t;
         }
-        if (next == VWS_TIME_NEVER)
-            return VWS_TIME_NEVER;
-        t = next;
+        t = vws_slottable_next_change(s->st, VWS_SITE, t);
     }
     return VWS_TIME_NEVER;
 }
@@ -1199,6 +1219,21 @@ queue_remove(vws_sched *s, size_t i)
     s->nqueue--;
 }
 
+/* VM slots free at NOW over the whole site: a necessary condition for
+ * granting anything now (a cheap filter before placement). */
+static int64_t
+free_now(vws_sched *s, vws_time now)
+{
+    vws_demand one = { { 1, 0, 0, 0 } };
+
+    return vws_slottable_count_fit(s->st, VWS_SITE, now, now + 1, &one,
+                                   (int64_t)s->site.hosts * s->site.vms_per_host);
+}
+
+/* How far down the queue backfilling looks (as Maui's BACKFILLDEPTH):
+ * bounds the cost of a pass when thousands of leases wait. */
+#define BACKFILL_DEPTH 128
+
 /* Grant what the queue allows now: the head if it fits, else book the
  * head's earliest slot tentatively and backfill the others around it
  * (EASY backfilling: nothing may delay the head). */
@@ -1208,25 +1243,36 @@ schedule_queue(vws_sched *s)
     vws_time now = vws_clock_now(s->clock);
     vws_lease *head;
     vws_time len, shadow;
-    size_t i;
+    int64_t room;
+    size_t i, looked;
 
-    if (s->scheduling)
+    if (s->scheduling || !s->nqueue)
         return;
     s->scheduling = 1;
-    while (s->nqueue && try_grant(s, s->queue[0], now) == 0)
+    room = free_now(s, now);
+    while (s->nqueue && s->queue[0]->nodes <= room &&
+           try_grant(s, s->queue[0], now) == 0) {
+        room -= s->queue[0]->nodes;
         queue_remove(s, 0);
-    if (s->nqueue > 1) {
+    }
+    if (s->nqueue > 1 && room > 0) {
         head = s->queue[0];
         len = asap_prep_estimate(s, head) + head->duration;
         shadow = shadow_time(s, head, now, len);
         if (shadow != VWS_TIME_NEVER && lease_book_vms(s, head, shadow,
                                                        shadow + len) < 0)
             shadow = VWS_TIME_NEVER;
-        for (i = 1; i < s->nqueue;) {
-            if (try_grant(s, s->queue[i], now) == 0)
+        for (i = 1, looked = 0; shadow != VWS_TIME_NEVER &&
+                                i < s->nqueue && room > 0 &&
+                                looked < BACKFILL_DEPTH; looked++) {
+            vws_lease *l = s->queue[i];
+
+            if (l->nodes <= room && try_grant(s, l, now) == 0) {
+                room -= l->nodes;
                 queue_remove(s, i);
-            else
+            } else {
                 i++;
+            }
         }
         if (shadow != VWS_TIME_NEVER)
             lease_unbook_all(s, head, 0);

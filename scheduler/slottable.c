@@ -30,6 +30,7 @@ struct vws_slottable {
     size_t nhosts;
     struct profile *host;
     struct profile link;
+    struct profile site;   /* sum of the hosts */
 };
 
 static void
@@ -59,6 +60,14 @@ vws_slottable_new(size_t nhosts, const vws_demand *cap, int64_t link_cap)
     for (i = 0; i < nhosts; i++)
         profile_init(&st->host[i], cap, VWS_NDIMS);
     profile_init(&st->link, &lc, 1);
+    {
+        vws_demand sc;
+        int k;
+
+        for (k = 0; k < VWS_NDIMS; k++)
+            sc.v[k] = cap->v[k] * (int64_t)nhosts;
+        profile_init(&st->site, &sc, VWS_NDIMS);
+    }
     return st;
 }
 
@@ -72,6 +81,7 @@ vws_slottable_free(vws_slottable *st)
     for (i = 0; i < st->nhosts; i++)
         profile_release(&st->host[i]);
     profile_release(&st->link);
+    profile_release(&st->site);
     free(st->host);
     free(st);
 }
@@ -85,13 +95,17 @@ vws_slottable_nhosts(const vws_slottable *st)
 static const struct profile *
 cprof(const vws_slottable *st, size_t host)
 {
-    return host == VWS_LINK ? &st->link : &st->host[host];
+    if (host == VWS_LINK)
+        return &st->link;
+    return host == VWS_SITE ? &st->site : &st->host[host];
 }
 
 static struct profile *
 prof(vws_slottable *st, size_t host)
 {
-    return host == VWS_LINK ? &st->link : &st->host[host];
+    if (host == VWS_LINK)
+        return &st->link;
+    return host == VWS_SITE ? &st->site : &st->host[host];
 }
 
 const vws_demand *
@@ -324,8 +338,13 @@ int
 vws_slottable_book(vws_slottable *st, size_t host, vws_time s, vws_time e,
                    const vws_demand *d)
 {
-    struct profile *p = prof(st, host);
+    struct profile *p;
 
+    if (host == VWS_SITE) {
+        vws_report_error(VWS_ERR_INVALID_ARG, "the site sum cannot be booked");
+        return -1;
+    }
+    p = prof(st, host);
     if (check_interval(s, e) < 0)
         return -1;
     if (s < p->horizon)
@@ -340,6 +359,8 @@ vws_slottable_book(vws_slottable *st, size_t host, vws_time s, vws_time e,
         return -1;
     }
     apply(p, s, e, d, 1);
+    if (host != VWS_LINK)
+        apply(&st->site, s, e, d, 1);
     return 0;
 }
 
@@ -347,10 +368,15 @@ int
 vws_slottable_release(vws_slottable *st, size_t host, vws_time s,
                       vws_time e, const vws_demand *d)
 {
-    struct profile *p = prof(st, host);
+    struct profile *p;
     ptrdiff_t i;
     int k;
 
+    if (host == VWS_SITE) {
+        vws_report_error(VWS_ERR_INVALID_ARG, "the site sum cannot be released");
+        return -1;
+    }
+    p = prof(st, host);
     if (check_interval(s, e) < 0)
         return -1;
     if (s < p->horizon)
@@ -369,6 +395,8 @@ vws_slottable_release(vws_slottable *st, size_t host, vws_time s,
             goto bad;
     }
     apply(p, s, e, d, -1);
+    if (host != VWS_LINK)
+        apply(&st->site, s, e, d, -1);
     return 0;
 bad:
     vws_report_error(VWS_ERR_INTERNAL,
@@ -405,6 +433,7 @@ vws_slottable_forget(vws_slottable *st, vws_time t)
     for (i = 0; i < st->nhosts; i++)
         forget(&st->host[i], t);
     forget(&st->link, t);
+    forget(&st->site, t);
 }
 
 static int
@@ -447,13 +476,15 @@ vws_slottable_check(const vws_slottable *st)
     for (i = 0; i < st->nhosts; i++)
         if (check_profile(&st->host[i], "host", i) < 0)
             return -1;
+    if (check_profile(&st->site, "site", 0) < 0)
+        return -1;
     return check_profile(&st->link, "link", 0);
 }
 
 size_t
 vws_slottable_steps(const vws_slottable *st)
 {
-    size_t i, n = st->link.n;
+    size_t i, n = st->link.n + st->site.n;
 
     for (i = 0; i < st->nhosts; i++)
         n += st->host[i].n;

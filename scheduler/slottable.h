@@ -42,8 +42,12 @@ void vws_slottable_free(vws_slottable *st);
 size_t vws_slottable_nhosts(const vws_slottable *st);
 const vws_demand *vws_slottable_capacity(const vws_slottable *st, size_t host);
 
-/* HOST is a host index, or VWS_LINK for the link (only dimension 0 used). */
+/* HOST is a host index, VWS_LINK for the link (only dimension 0 used), or
+ * for queries only VWS_SITE: the sum over all hosts, kept as bookings are
+ * made.  Its free room bounds what the hosts together can offer, which
+ * makes "can anything start now?" cost O(log n) instead of O(hosts). */
 #define VWS_LINK ((size_t)-1)
+#define VWS_SITE ((size_t)-2)
 
 /* The most booked in each dimension at any instant of [s, e). */
 void vws_slottable_peak(const vws_slottable *st, size_t host, vws_time s,

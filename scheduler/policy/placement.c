@@ -1,11 +1,13 @@
 /*
  * policy/placement.c — which hosts get a lease's nodes.
  *
- * Every host with room over the booked interval is a candidate.  Hosts
- * whose cache already holds the template come first, then hosts that are
- * receiving it, then the rest; among equals, the host with more room (so a
- * lease's nodes land together and share one transfer), then the lower
- * index (deterministic).  Nodes are handed out greedily in that order.
+ * Candidates are every host caching the template (ready first, then
+ * receiving it) and enough other hosts, found from a cursor that moves
+ * round the site, to offer twice the nodes.  Among equals the host with
+ * more room wins (so a lease's nodes land together and share one
+ * transfer), then the candidate found first.  Nodes are handed out
+ * greedily in that order.  The cost is O(hosts) cache look-ups plus slot
+ * queries on the cached hosts and a few more, not on every host.
  */
 #define VWS_MODULE "sched"
 #include <config.h>
@@ -20,6 +22,7 @@ struct cand {
     size_t host;
     int score;
     int64_t room;
+    size_t order;
 };
 
 static int
@@ -31,7 +34,7 @@ cand_cmp(const void *a, const void *b)
         return y->score - x->score;
     if (x->room != y->room)
         return x->room > y->room ? -1 : 1;
-    return x->host < y->host ? -1 : x->host > y->host;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 void
@@ -46,24 +49,44 @@ vws_lease_demand(const vws_sched *s, const vws_lease *l, vws_demand *d)
 int
 vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
 {
-    size_t nh = s->site.hosts, i, nc = 0;
+    size_t nh = s->site.hosts, i, nc = 0, start;
     struct cand *c = vws_malloc(nh * sizeof(*c));
     vws_demand d;
-    int64_t total = 0;
+    int64_t total = 0, want;
     int left = l->nodes, k = 0;
+    uint64_t hash = vws_cache_hash(l->image);
 
     vws_lease_demand(s, l, &d);
+    /* Hosts caching the template (or receiving it) first, all of them. */
     for (i = 0; i < nh; i++) {
-        int64_t room = vws_slottable_count_fit(s->st, i, bs, be, &d, l->nodes);
-        vws_cache_entry *e;
-        int score = 0;
+        vws_cache_entry *e = vws_cache_lookup_hashed(s->cache[i], l->image, hash);
+        int64_t room;
 
+        if (!e)
+            continue;
+        room = vws_slottable_count_fit(s->st, i, bs, be, &d, l->nodes);
         if (room <= 0)
             continue;
-        e = vws_cache_lookup(s->cache[i], l->image);
-        if (e)
-            score = e->ready ? 2 : 1;
-        c[nc++] = (struct cand){ i, score, room };
+        c[nc] = (struct cand){ i, e->ready ? 2 : 1, room, nc };
+        nc++;
+        total += room;
+    }
+    /* Then the others, from a cursor that moves on with every lease, until
+     * there is room for twice the nodes (enough choice to keep a lease's
+     * nodes together) — not every host of a big site for every lease. */
+    want = 2 * (int64_t)l->nodes;
+    start = s->place_cursor % nh;
+    for (i = 0; i < nh && total < want; i++) {
+        size_t h = (start + i) % nh;
+        int64_t room;
+
+        if (vws_cache_lookup_hashed(s->cache[h], l->image, hash))
+            continue;
+        room = vws_slottable_count_fit(s->st, h, bs, be, &d, l->nodes);
+        if (room <= 0)
+            continue;
+        c[nc] = (struct cand){ h, 0, room, nc };
+        nc++;
         total += room;
     }
     if (total < l->nodes) {
@@ -73,6 +96,7 @@ vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
         free(c);
         return -1;
     }
+    s->place_cursor = start + i;
     qsort(c, nc, sizeof(*c), cand_cmp);
     for (i = 0; i < nc && left > 0; i++) {
         int64_t take = c[i].room < left ? c[i].room : left;
