@@ -18,8 +18,13 @@ struct vws_identity;
  * proxy: ID untouched); returns -1 with VWS_ERR_DENIED reported when an
  * attribute certificate is present but does not verify (forged, expired,
  * unknown VOMS server) — such a caller must be refused, not treated as
- * attribute-less. */
+ * attribute-less.  Thread-safe. */
 int vws_voms_attributes(X509 *leaf, STACK_OF(X509) *chain, const char *vomsdir,
                         const char *certdir, struct vws_identity *id);
+
+/* Verified attributes are cached by the digest of the certificate carrying
+ * them (at most 5 minutes, never past the attribute certificate's end).
+ * Forget them all (tests; a daemon after its vomsdir changed). */
+void vws_voms_cache_clear(void);
 
 #endif /* VWS_VOMS_H */

@@ -316,6 +316,44 @@ START_TEST(test_limited_proxy_cannot_create)
 }
 END_TEST
 
+/* Verified VOMS attributes are cached per proxy; refusals are not. */
+START_TEST(test_voms_cache)
+{
+    struct vws_gsi_config c;
+    struct gsiservice *s;
+    char refusal[1024];
+    char *out;
+
+    server_config(&c, "localhost", 0);
+    s = gsiservice_start(&c, 0, 8);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(whoami(gsiservice_port(s), "localhost", "users/alice/voms-admin.pem",
+                                NULL, &out), 0);
+        ck_assert_msg(strstr(out, "fqan: /vws/Role=admin\n"), "round %d: %s", i, out);
+        free(out);
+    }
+    for (int i = 0; i < 2; i++) {
+        gsiservice_clear_refusal(s);
+        ck_assert_int_eq(whoami(gsiservice_port(s), "localhost", "users/mallory/voms-forged.pem",
+                                NULL, &out), -1);
+        free(out);
+        refusal[0] = '\0';
+        for (int j = 0; j < 50 && !refusal[0]; j++) {
+            gsiservice_last_refusal(s, refusal, sizeof(refusal));
+            usleep(20000);
+        }
+        ck_assert_msg(strstr(refusal, "VOMS attributes do not verify"), "round %d: '%s'", i, refusal);
+    }
+    /* bob's attributes are his own, not alice's cached ones */
+    ck_assert_int_eq(whoami(gsiservice_port(s), "localhost", "users/bob/voms-users.pem", NULL, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "fqan: /vws/users\n"));
+    ck_assert_ptr_null(strstr(out, "Role=admin"));
+    free(out);
+    gsiservice_stop(s);
+    vws_gsi_config_release(&c);
+}
+END_TEST
+
 START_TEST(test_config_from_environment)
 {
     struct vws_gsi_config c;
@@ -392,6 +430,7 @@ main(void)
     tcase_add_test(tc, test_wrong_server_name);
     tcase_add_test(tc, test_bad_client_files);
     tcase_add_test(tc, test_limited_proxy_cannot_create);
+    tcase_add_test(tc, test_voms_cache);
     tcase_add_test(tc, test_config_from_environment);
     tcase_add_test(tc, test_fqan_normalise);
     suite_add_tcase(s, tc);
