@@ -93,6 +93,7 @@ struct vws_sched {
     struct vws_xfer **flex;    /* hybrid: transfers EDF may still move */
     size_t nflex, capflex;
     int scheduling;        /* re-entrancy guard for the ASAP pass */
+    int dirty;             /* room was given back since the last pass */
     size_t place_cursor;   /* where placement looks for uncached hosts */
 };
 

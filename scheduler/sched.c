@@ -152,6 +152,7 @@ lease_unbook_all(vws_sched *s, vws_lease *l, int overhead_too)
 {
     size_t i, j = 0;
 
+    s->dirty = 1;
     for (i = 0; i < l->nbookings; i++) {
         struct vws_booking *b = &l->bookings[i];
         vws_demand d;
@@ -881,6 +882,7 @@ lease_ready(vws_sched *s, vws_lease *l, vws_time now)
         }
         l->actual_end = end;
         arm_end(s, l, end);
+        schedule_queue(s);
         break;
     }
     }
@@ -939,7 +941,6 @@ xfer_done(void *ctx, void *handle, vws_time now)
         else
             instances_ready(s, w->lease, w->count, since, now);
     }
-    schedule_queue(s);
 }
 
 int
@@ -1130,42 +1131,106 @@ refuse:
     reject(s, l);
 }
 
-/* An upper bound of L's preparation if granted now, so its booking need
- * not grow later.  With fair sharing a transfer of M MB shares the link
- * with at most N flows at once — every VM slot of the site preparing, or
- * more if that many are already running — so it ends within N * M / bw.
- * On an idle-link model (no network) or a hybrid link plan, transfers run
- * at full speed after the planned backlog. */
+/* How long L's preparation may take if granted now; its booking is made
+ * that long, then fitted to the real end when its images are ready.
+ *
+ * hybrid: exact — its transfers are booked one after another on the link
+ * after what is already there.  Otherwise the link is shared fairly and
+ * more leases may start transfers meanwhile, so the estimate is the
+ * current flows plus its own, with room for as many again (at least 16,
+ * at most every VM slot of the site — a true bound on small sites like
+ * the paper's).  If the images still arrive later, the booking grows; if
+ * an advance reservation is in the way, the lease is cut (counted). */
 static vws_time
 asap_prep_estimate(vws_sched *s, const vws_lease *l)
 {
-    int64_t slots = (int64_t)s->site.hosts * s->site.vms_per_host;
-    double flows = 1;
-    vws_time t;
+    double slots = (double)s->site.hosts * (double)s->site.vms_per_host;
+    vws_time t = 0, one = vws_site_transfer_time(&s->site, (double)l->image_mb);
 
-    if (s->net) {
-        flows = (double)vws_network_active(s->net) + l->nodes;
-        if (flows < (double)slots)
-            flows = (double)slots;
-        if (s->staging->edf)
-            flows = (vws_network_backlog(s->net) / (double)(l->image_mb ? l->image_mb : 1))
-                    + slots;
+    if (s->staging->edf) {
+        vws_demand dl = { { 1, 0, 0, 0 } };
+        vws_time now = vws_clock_now(s->clock), at = now;
+        int k;
+
+        for (k = 0; k < l->nodes && one > 0; k++) {
+            at = vws_slottable_earliest(s->st, VWS_LINK, at, one, &dl);
+            if (at == VWS_TIME_NEVER)
+                break;
+            at += one;
+        }
+        t = at == VWS_TIME_NEVER ? one * l->nodes : at - now;
+    } else if (s->net) {
+        double flows = 2.0 * ((double)vws_network_active(s->net) + l->nodes);
+
+        if (flows < 16)
+            flows = 16;
+        if (flows > slots)
+            flows = slots;
+        if (flows < l->nodes)
+            flows = l->nodes;
+        t = vws_site_transfer_time(&s->site, (double)l->image_mb * flows);
+    } else {
+        t = one;
     }
-    t = vws_site_transfer_time(&s->site, (double)l->image_mb * flows);
     if (s->site.cache_policy != VWS_CACHE_NONE)
         t += s->site.local_copy;
     return t;
 }
 
+/* Failed grants of one queue pass: a lease needing at least as many
+ * nodes until at least as late cannot be granted either (grants only
+ * take room), so it is not placed again. */
+#define MEMO_MAX 16
+struct grant_memo {
+    int nodes[MEMO_MAX];
+    vws_time until[MEMO_MAX];
+    int n;
+};
+
+static int
+memo_dominated(const struct grant_memo *m, int nodes, vws_time until)
+{
+    int i;
+
+    for (i = 0; m && i < m->n; i++)
+        if (nodes >= m->nodes[i] && until >= m->until[i])
+            return 1;
+    return 0;
+}
+
+static void
+memo_add(struct grant_memo *m, int nodes, vws_time until)
+{
+    if (!m)
+        return;
+    if (m->n == MEMO_MAX)
+        m->n--;                /* keep the first ones: the smallest asks */
+    m->nodes[m->n] = nodes;
+    m->until[m->n] = until;
+    m->n++;
+}
+
 /* Try to grant an ASAP/IMMEDIATE lease now.  0 if granted, -1 if not. */
 static int
-try_grant(vws_sched *s, vws_lease *l, vws_time now)
+try_grant(vws_sched *s, vws_lease *l, vws_time now, struct grant_memo *memo)
 {
     vws_time be = now + asap_prep_estimate(s, l) + l->duration;
     struct prep_plan p;
+    vws_demand one;
 
-    if (vws_place(s, l, now, be) < 0)
+    if (memo_dominated(memo, l->nodes, be))
         return -1;
+
+    /* The site's sum at this instant first: O(log n), often enough to say
+     * no (over the whole interval the sum has too many steps to walk). */
+    vws_lease_demand(s, l, &one);
+    if (vws_slottable_count_fit(s->st, VWS_SITE, now, now + 1, &one,
+                                l->nodes) < l->nodes)
+        return -1;
+    if (vws_place(s, l, now, be) < 0) {
+        memo_add(memo, l->nodes, be);
+        return -1;
+    }
     if (lease_book_vms(s, l, now, be) < 0) {
         lease_unbook_all(s, l, 0);
         return -1;
@@ -1187,23 +1252,20 @@ shadow_time(vws_sched *s, vws_lease *l, vws_time now, vws_time len)
 {
     vws_time t = now;
     vws_demand one;
-    int iter;
+    int iter, deep = 0;
 
     vws_lease_demand(s, l, &one);
     /* Candidate times are the changes of the site's sum; the sum's free
-     * room is checked first (O(log n)), the hosts only when it allows.
-     * Bounded: past this many changes the head gets no shadow and
-     * nothing is backfilled (never delaying it), rather than scanning on. */
+     * room at t is checked first (O(log n)), the hosts only when it allows.
+     * Bounded (256 changes, 4 looks at the hosts): past that the head
+     * gets no shadow and nothing is backfilled (never delaying it),
+     * rather than scanning on. */
     for (iter = 0; iter < 256 && t != VWS_TIME_NEVER; iter++) {
-        if (vws_slottable_count_fit(s->st, VWS_SITE, t, t + len, &one,
+        if (vws_slottable_count_fit(s->st, VWS_SITE, t, t + 1, &one,
                                     l->nodes) >= l->nodes) {
-            int64_t room = 0;
-            size_t h;
-
-            for (h = 0; h < s->site.hosts && room < l->nodes; h++)
-                room += vws_slottable_count_fit(s->st, h, t, t + len, &one,
-                                                l->nodes);
-            if (room >= l->nodes && vws_place(s, l, t, t + len) == 0)
+            if (++deep > 4)
+                break;
+            if (vws_place(s, l, t, t + len) == 0)
                 return t;
         }
         t = vws_slottable_next_change(s->st, VWS_SITE, t);
@@ -1243,15 +1305,18 @@ schedule_queue(vws_sched *s)
     vws_time now = vws_clock_now(s->clock);
     vws_lease *head;
     vws_time len, shadow;
+    struct grant_memo memo = { .n = 0 };
     int64_t room;
     size_t i, looked;
 
-    if (s->scheduling || !s->nqueue)
+    /* Nothing was given back and nobody new came: the last pass stands. */
+    if (s->scheduling || !s->nqueue || !s->dirty)
         return;
     s->scheduling = 1;
+    s->dirty = 0;
     room = free_now(s, now);
     while (s->nqueue && s->queue[0]->nodes <= room &&
-           try_grant(s, s->queue[0], now) == 0) {
+           try_grant(s, s->queue[0], now, NULL) == 0) {
         room -= s->queue[0]->nodes;
         queue_remove(s, 0);
     }
@@ -1267,7 +1332,7 @@ schedule_queue(vws_sched *s)
                                 looked < BACKFILL_DEPTH; looked++) {
             vws_lease *l = s->queue[i];
 
-            if (l->nodes <= room && try_grant(s, l, now) == 0) {
+            if (l->nodes <= room && try_grant(s, l, now, &memo) == 0) {
                 room -= l->nodes;
                 queue_remove(s, i);
             } else {
@@ -1306,7 +1371,7 @@ vws_sched_submit(vws_sched *s, const vws_lease_request *r)
         admit_ar(s, l, now);
         break;
     case VWS_LEASE_IMMEDIATE:
-        if (s->nqueue || try_grant(s, l, now) < 0) {
+        if (s->nqueue || try_grant(s, l, now, NULL) < 0) {
             snprintf(l->reason, sizeof(l->reason),
                      "no room now for %d nodes%s", l->nodes,
                      s->nqueue ? " (ASAP leases are queued)" : "");
@@ -1320,6 +1385,7 @@ vws_sched_submit(vws_sched *s, const vws_lease_request *r)
             s->queue = vws_reallocarray(s->queue, s->capqueue, sizeof(*s->queue));
         }
         s->queue[s->nqueue++] = l;
+        s->dirty = 1;
         schedule_queue(s);
         break;
     }

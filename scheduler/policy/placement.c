@@ -1,13 +1,14 @@
 /*
  * policy/placement.c — which hosts get a lease's nodes.
  *
- * Candidates are every host caching the template (ready first, then
- * receiving it) and enough other hosts, found from a cursor that moves
- * round the site, to offer twice the nodes.  Among equals the host with
- * more room wins (so a lease's nodes land together and share one
- * transfer), then the candidate found first.  Nodes are handed out
- * greedily in that order.  The cost is O(hosts) cache look-ups plus slot
- * queries on the cached hosts and a few more, not on every host.
+ * Hosts are looked at from a cursor that moves round the site with every
+ * lease.  The look stops when hosts caching the template offer room for
+ * twice the nodes, or when PLACE_WINDOW hosts were seen and there is room
+ * enough anyway; so a big site costs a bounded number of queries per lease
+ * unless it is nearly full.  Candidates are ranked: template cached and
+ * ready, then being received, then not cached; among equals more room
+ * first (a lease's nodes land together and share one transfer), then the
+ * order found.  Nodes are handed out greedily in that order.
  */
 #define VWS_MODULE "sched"
 #include <config.h>
@@ -46,48 +47,40 @@ vws_lease_demand(const vws_sched *s, const vws_lease *l, vws_demand *d)
     d->v[VWS_DIM_IO] = 0;
 }
 
+/* Stop looking once this many hosts were seen and there is room enough. */
+#define PLACE_WINDOW 256
+
 int
 vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
 {
     size_t nh = s->site.hosts, i, nc = 0, start;
     struct cand *c = vws_malloc(nh * sizeof(*c));
     vws_demand d;
-    int64_t total = 0, want;
+    int64_t total = 0, best = 0, want;
     int left = l->nodes, k = 0;
     uint64_t hash = vws_cache_hash(l->image);
 
     vws_lease_demand(s, l, &d);
-    /* Hosts caching the template (or receiving it) first, all of them. */
-    for (i = 0; i < nh; i++) {
-        vws_cache_entry *e = vws_cache_lookup_hashed(s->cache[i], l->image, hash);
-        int64_t room;
-
-        if (!e)
-            continue;
-        room = vws_slottable_count_fit(s->st, i, bs, be, &d, l->nodes);
-        if (room <= 0)
-            continue;
-        c[nc] = (struct cand){ i, e->ready ? 2 : 1, room, nc };
-        nc++;
-        total += room;
-    }
-    /* Then the others, from a cursor that moves on with every lease, until
-     * there is room for twice the nodes (enough choice to keep a lease's
-     * nodes together) — not every host of a big site for every lease. */
     want = 2 * (int64_t)l->nodes;
     start = s->place_cursor % nh;
-    for (i = 0; i < nh && total < want; i++) {
+    for (i = 0; i < nh; i++) {
         size_t h = (start + i) % nh;
+        vws_cache_entry *e;
         int64_t room;
+        int score;
 
-        if (vws_cache_lookup_hashed(s->cache[h], l->image, hash))
-            continue;
+        if (best >= want || (total >= want && i >= PLACE_WINDOW))
+            break;
         room = vws_slottable_count_fit(s->st, h, bs, be, &d, l->nodes);
         if (room <= 0)
             continue;
-        c[nc] = (struct cand){ h, 0, room, nc };
+        e = vws_cache_lookup_hashed(s->cache[h], l->image, hash);
+        score = e ? (e->ready ? 2 : 1) : 0;
+        c[nc] = (struct cand){ h, score, room, nc };
         nc++;
         total += room;
+        if (score == 2)
+            best += room;
     }
     if (total < l->nodes) {
         snprintf(l->reason, sizeof(l->reason),
