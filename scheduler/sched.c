@@ -1321,18 +1321,31 @@ schedule_queue(vws_sched *s)
         queue_remove(s, 0);
     }
     if (s->nqueue > 1 && room > 0) {
+        int have_shadow = 0;
+
         head = s->queue[0];
-        len = asap_prep_estimate(s, head) + head->duration;
-        shadow = shadow_time(s, head, now, len);
-        if (shadow != VWS_TIME_NEVER && lease_book_vms(s, head, shadow,
-                                                       shadow + len) < 0)
-            shadow = VWS_TIME_NEVER;
-        for (i = 1, looked = 0; shadow != VWS_TIME_NEVER &&
-                                i < s->nqueue && room > 0 &&
+        shadow = VWS_TIME_NEVER;
+        for (i = 1, looked = 0; i < s->nqueue && room > 0 &&
                                 looked < BACKFILL_DEPTH; looked++) {
             vws_lease *l = s->queue[i];
 
-            if (l->nodes <= room && try_grant(s, l, now, &memo) == 0) {
+            if (l->nodes > room) {
+                i++;
+                continue;
+            }
+            /* The head's shadow booking, made when the first candidate
+             * shows up (most passes of a busy site have none). */
+            if (!have_shadow) {
+                have_shadow = 1;
+                len = asap_prep_estimate(s, head) + head->duration;
+                shadow = shadow_time(s, head, now, len);
+                if (shadow != VWS_TIME_NEVER &&
+                    lease_book_vms(s, head, shadow, shadow + len) < 0)
+                    shadow = VWS_TIME_NEVER;
+                if (shadow == VWS_TIME_NEVER)
+                    break;
+            }
+            if (try_grant(s, l, now, &memo) == 0) {
                 room -= l->nodes;
                 queue_remove(s, i);
             } else {

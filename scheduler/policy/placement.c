@@ -48,7 +48,7 @@ vws_lease_demand(const vws_sched *s, const vws_lease *l, vws_demand *d)
 }
 
 /* Stop looking once this many hosts were seen and there is room enough. */
-#define PLACE_WINDOW 256
+#define PLACE_WINDOW 64
 
 int
 vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
@@ -69,7 +69,7 @@ vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
         int64_t room;
         int score;
 
-        if (best >= want || (total >= want && i >= PLACE_WINDOW))
+        if (best >= want || (total >= l->nodes && i >= PLACE_WINDOW))
             break;
         room = vws_slottable_count_fit(s->st, h, bs, be, &d, l->nodes);
         if (room <= 0)
