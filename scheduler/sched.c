@@ -1257,13 +1257,13 @@ shadow_time(vws_sched *s, vws_lease *l, vws_time now, vws_time len)
     vws_lease_demand(s, l, &one);
     /* Candidate times are the changes of the site's sum; the sum's free
      * room at t is checked first (O(log n)), the hosts only when it allows.
-     * Bounded (256 changes, 4 looks at the hosts): past that the head
+     * Bounded (256 changes, 2 looks at the hosts): past that the head
      * gets no shadow and nothing is backfilled (never delaying it),
      * rather than scanning on. */
     for (iter = 0; iter < 256 && t != VWS_TIME_NEVER; iter++) {
         if (vws_slottable_count_fit(s->st, VWS_SITE, t, t + 1, &one,
                                     l->nodes) >= l->nodes) {
-            if (++deep > 4)
+            if (++deep > 2)
                 break;
             if (vws_place(s, l, t, t + len) == 0)
                 return t;
