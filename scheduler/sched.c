@@ -1034,7 +1034,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
     vws_time copy = s->site.local_copy;
     vws_time need_by;
     struct prep_plan p;
-    struct vws_xfer *tighten = NULL;
+    struct vws_xfer *tighten = NULL;   /* unused: deadlines lowered above */
     vws_time tight = 0;
     size_t i;
 
@@ -1064,14 +1064,25 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
             }
     }
     if (s->staging->edf) {
-        vws_time late = 0;
+        vws_time late = 0, *saved = vws_calloc(p.nu + 1, sizeof(*saved));
+        int r;
 
+        /* Transfers this lease will wait for must now also be in time for
+         * it: lower their deadlines for the plan, put them back if the
+         * plan fails. */
         for (i = 0; i < p.nu; i++)
             if (p.u[i].kind == UNIT_ATTACH && p.u[i].attach->flexible) {
-                tighten = p.u[i].attach;
-                tight = bs - copy;
+                saved[i] = p.u[i].attach->deadline;
+                if (bs - copy < p.u[i].attach->deadline)
+                    p.u[i].attach->deadline = bs - copy;
             }
-        if (vws_edf_plan(s, now, p.nx, p.nnx, tighten, tight, &late) < 0) {
+        r = vws_edf_plan(s, now, p.nx, p.nnx, tighten, tight, &late);
+        if (r < 0)
+            for (i = 0; i < p.nu; i++)
+                if (p.u[i].kind == UNIT_ATTACH && p.u[i].attach->flexible)
+                    p.u[i].attach->deadline = saved[i];
+        free(saved);
+        if (r < 0) {
             if (late == VWS_TIME_NEVER)
                 snprintf(l->reason, sizeof(l->reason),
                          "preparation cannot be booked on the link");

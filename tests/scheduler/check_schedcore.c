@@ -455,7 +455,7 @@ START_TEST(test_random_workload)
     int k;
 
     vws_site_defaults(&site);
-    site.hosts = 4;
+    site.hosts = _i >= 16 ? 16 : 4;     /* the last ones: more hosts to share */
     site.cache_policy = _i % 2 ? VWS_CACHE_LFU : VWS_CACHE_LRU;
     site.cache_mb = 1200;
     site.local_copy = VWS_SEC(10);
@@ -467,7 +467,7 @@ START_TEST(test_random_workload)
         const char *img = imgs[vws_rng_range(&rng, 0, 3)];
         int nodes = (int)vws_rng_range(&rng, 1, 4);
 
-        if (vws_rng_next(&rng) % 2)
+        if (vws_rng_next(&rng) % 2 || _i >= 16)
             submit_at(&e, at, ar(at + vws_rng_range(&rng, 0, 400),
                                  vws_rng_range(&rng, 30, 600), nodes, img, 300),
                       NULL);
@@ -597,7 +597,7 @@ vws_suite_sched(void)
     tcase_add_test(tc, test_asap_backfilling);
     tcase_add_test(tc, test_immediate);
     tcase_add_test(tc, test_event_window);
-    tcase_add_loop_test(tc, test_random_workload, 0, 16);
+    tcase_add_loop_test(tc, test_random_workload, 0, 24);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
