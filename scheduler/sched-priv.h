@@ -106,13 +106,18 @@ int vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be);
 void vws_lease_demand(const vws_sched *s, const vws_lease *l, vws_demand *d);
 
 /* Hybrid: re-plan every flexible transfer plus the N new ones in EDF
- * order on the link from NOW (TIGHTEN, if not NULL, gets its deadline
- * lowered to TIGHT).  On success the flexible transfers are re-booked, the
- * new ones booked with their start in NX[i].start: 0.  On failure nothing
- * changed and *LATE_BY says by how much the worst transfer missed: -1. */
+ * order on the link from NOW.  On success the flexible transfers are
+ * re-booked (and re-armed if moved), the new ones booked with their start
+ * in NX[i].start: 0.  On failure nothing changed and *LATE_BY says by how
+ * much the first transfer to miss would have missed: -1. */
 int vws_edf_plan(vws_sched *s, vws_time now, struct new_xfer *nx, size_t n,
-                 struct vws_xfer *tighten, vws_time tight,
                  vws_time *late_by);
+
+/* Earliest t >= FROM when DUR fits on the link and on HOST's I/O, or
+ * VWS_TIME_NEVER. */
+vws_time vws_link_fit(vws_sched *s, size_t host, vws_time from, vws_time dur);
+/* The demand of one transfer on the link (LINK) or on a host's I/O. */
+void vws_xfer_demand(vws_demand *d, int link);
 
 void vws_xfer_book(vws_sched *s, struct vws_xfer *x);
 void vws_xfer_unbook(vws_sched *s, struct vws_xfer *x);

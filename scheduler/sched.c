@@ -18,6 +18,9 @@
  * runs [max(start, ready), end): overhead that ran late costs the client,
  * which is what client satisfaction measures.  An ASAP lease runs for its
  * whole duration from ready.
+ *
+ * The policies live beside this file: policy/staging.c (the strategies'
+ * table), policy/edf.c (hybrid's link plan), policy/placement.c (hosts).
  */
 #define VWS_MODULE "sched"
 #include <config.h>
@@ -214,8 +217,8 @@ lease_rebook_vms(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
     return -1;
 }
 
-static void
-xfer_io_demand(vws_demand *d, int link)
+void
+vws_xfer_demand(vws_demand *d, int link)
 {
     memset(d, 0, sizeof(*d));
     if (link)
@@ -231,8 +234,8 @@ vws_xfer_book(vws_sched *s, struct vws_xfer *x)
 
     if (x->booked || x->planned_end <= x->planned_start)
         return;
-    xfer_io_demand(&dl, 1);
-    xfer_io_demand(&dh, 0);
+    vws_xfer_demand(&dl, 1);
+    vws_xfer_demand(&dh, 0);
     if (vws_slottable_book(s->st, VWS_LINK, x->planned_start, x->planned_end, &dl) < 0 ||
         vws_slottable_book(s->st, x->host, x->planned_start, x->planned_end, &dh) < 0) {
         VWS_WARN("transfer %" PRIu64 " overlaps the link plan: %s", x->id,
@@ -249,8 +252,8 @@ vws_xfer_unbook(vws_sched *s, struct vws_xfer *x)
 
     if (!x->booked)
         return;
-    xfer_io_demand(&dl, 1);
-    xfer_io_demand(&dh, 0);
+    vws_xfer_demand(&dl, 1);
+    vws_xfer_demand(&dh, 0);
     vws_slottable_release(s->st, VWS_LINK, x->planned_start, x->planned_end, &dl);
     vws_slottable_release(s->st, x->host, x->planned_start, x->planned_end, &dh);
     x->booked = 0;
@@ -261,135 +264,6 @@ vws_xfer_arm(vws_sched *s, struct vws_xfer *x)
 {
     x->gen++;
     vws_clock_at(s->clock, x->planned_start, ev_xfer_start, x, x->gen);
-}
-
-/* ------------------------------------------------------------------ */
-/* hybrid: EDF plan of the link */
-
-struct edf_item {
-    struct vws_xfer *x;    /* existing, or NULL for new */
-    size_t ni;             /* index into nx for new */
-    size_t host;
-    double mb;
-    vws_time deadline;
-    uint64_t seq;
-    vws_time start;
-};
-
-static int
-edf_cmp(const void *a, const void *b)
-{
-    const struct edf_item *x = a, *y = b;
-
-    if (x->deadline != y->deadline)
-        return x->deadline < y->deadline ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Earliest t >= from when DUR fits on the link and on HOST's I/O. */
-static vws_time
-link_fit(vws_sched *s, size_t host, vws_time from, vws_time dur)
-{
-    vws_demand dl, dh;
-    vws_time t = from;
-    int i;
-
-    xfer_io_demand(&dl, 1);
-    xfer_io_demand(&dh, 0);
-    for (i = 0; i < 100000; i++) {
-        vws_time a = vws_slottable_earliest(s->st, VWS_LINK, t, dur, &dl);
-        vws_time b;
-
-        if (a == VWS_TIME_NEVER)
-            return a;
-        b = vws_slottable_earliest(s->st, host, a, dur, &dh);
-        if (b == a || b == VWS_TIME_NEVER)
-            return b;
-        t = b;
-    }
-    return VWS_TIME_NEVER;
-}
-
-int
-vws_edf_plan(vws_sched *s, vws_time now, struct new_xfer *nx, size_t n,
-             struct vws_xfer *tighten, vws_time tight, vws_time *late_by)
-{
-    struct edf_item *it = NULL;
-    size_t ni = 0, i, done = 0;
-    vws_demand dl, dh;
-    int ret = -1;
-
-    *late_by = 0;
-    /* Drop transfers that started since the last plan. */
-    for (i = 0, ni = 0; i < s->nflex; i++)
-        if (s->flex[i]->state == XFER_PLANNED && s->flex[i]->flexible)
-            s->flex[ni++] = s->flex[i];
-    s->nflex = ni;
-    ni = 0;
-    it = vws_calloc(s->nflex + n + 1, sizeof(*it));
-    for (i = 0; i < s->nflex; i++) {
-        struct vws_xfer *x = s->flex[i];
-
-        it[ni] = (struct edf_item){ x, 0, x->host, x->mb, x->deadline, x->id, 0 };
-        if (x == tighten && tight < x->deadline)
-            it[ni].deadline = tight;
-        ni++;
-        vws_xfer_unbook(s, x);
-    }
-    for (i = 0; i < n; i++)
-        it[ni++] = (struct edf_item){ NULL, i, nx[i].host, nx[i].mb,
-                                      nx[i].deadline,
-                                      s->next_xfer_id + i + 1, 0 };
-    qsort(it, ni, sizeof(*it), edf_cmp);
-    xfer_io_demand(&dl, 1);
-    xfer_io_demand(&dh, 0);
-    for (done = 0; done < ni; done++) {
-        vws_time dur = vws_site_transfer_time(&s->site, it[done].mb);
-        vws_time t = link_fit(s, it[done].host, now, dur);
-
-        if (t == VWS_TIME_NEVER ||
-            (t + dur > it[done].deadline && !s->site.admit_late)) {
-            *late_by = t == VWS_TIME_NEVER ? VWS_TIME_NEVER
-                                           : t + dur - it[done].deadline;
-            goto undo;
-        }
-        vws_slottable_book(s->st, VWS_LINK, t, t + dur, &dl);
-        vws_slottable_book(s->st, it[done].host, t, t + dur, &dh);
-        it[done].start = t;
-    }
-    for (i = 0; i < ni; i++) {
-        vws_time dur = vws_site_transfer_time(&s->site, it[i].mb);
-
-        if (it[i].x) {
-            struct vws_xfer *x = it[i].x;
-            int moved = x->planned_start != it[i].start;
-
-            x->planned_start = it[i].start;
-            x->planned_end = it[i].start + dur;
-            x->deadline = it[i].deadline;
-            x->booked = 1;
-            if (moved)
-                vws_xfer_arm(s, x);
-        } else {
-            nx[it[i].ni].start = it[i].start;
-            nx[it[i].ni].booked = 1;
-        }
-    }
-    ret = 0;
-    goto out;
-undo:
-    for (i = 0; i < done; i++) {
-        vws_time dur = vws_site_transfer_time(&s->site, it[i].mb);
-
-        vws_slottable_release(s->st, VWS_LINK, it[i].start, it[i].start + dur, &dl);
-        vws_slottable_release(s->st, it[i].host, it[i].start, it[i].start + dur, &dh);
-    }
-    for (i = 0; i < ni; i++)
-        if (it[i].x)
-            vws_xfer_book(s, it[i].x);
-out:
-    free(it);
-    return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -672,7 +546,7 @@ commit_prep(vws_sched *s, vws_lease *l, struct prep_plan *p, vws_time now,
                 s->flex[s->nflex++] = x;
             }
         } else if (stg->edf) {
-            x->planned_start = link_fit(s, n->host, now, dur);
+            x->planned_start = vws_link_fit(s, n->host, now, dur);
             if (x->planned_start == VWS_TIME_NEVER)
                 x->planned_start = now;
         } else if (asap) {
@@ -1034,8 +908,6 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
     vws_time copy = s->site.local_copy;
     vws_time need_by;
     struct prep_plan p;
-    struct vws_xfer *tighten = NULL;   /* unused: deadlines lowered above */
-    vws_time tight = 0;
     size_t i;
 
     if (bs < now) {
@@ -1076,7 +948,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
                 if (bs - copy < p.u[i].attach->deadline)
                     p.u[i].attach->deadline = bs - copy;
             }
-        r = vws_edf_plan(s, now, p.nx, p.nnx, tighten, tight, &late);
+        r = vws_edf_plan(s, now, p.nx, p.nnx, &late);
         if (r < 0)
             for (i = 0; i < p.nu; i++)
                 if (p.u[i].kind == UNIT_ATTACH && p.u[i].attach->flexible)

@@ -64,7 +64,7 @@ static const vws_staging strategies[] = {
     { "job-style", 1, 0, start_inside, admit_anything },
     { "jit", 0, 0, start_jit, admit_alone },
     { "aggressive", 0, 0, start_now, admit_alone },
-    /* hybrid's admission is the EDF plan itself, run by sched.c */
+    /* hybrid: admission is the EDF plan itself (policy/edf.c) */
     { "hybrid", 0, 1, start_now, admit_alone },
 };
 
