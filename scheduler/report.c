@@ -42,7 +42,7 @@ on_deployed(void *ctx, vws_time now, const vws_sched_stats *st)
 void
 vws_report_attach(vws_report *r, vws_sched *s)
 {
-    vws_sched_hooks h = { NULL, on_deployed, r };
+    vws_sched_hooks h = { .deployed = on_deployed, .ctx = r };
 
     vws_sched_set_hooks(s, &h);
 }

@@ -586,7 +586,9 @@ ev_xfer_start(void *arg, uint64_t tag, vws_time now)
     x->flexible = 0;
     x->start = now;
     s->stats.transfers++;
-    if (s->net)
+    if (s->hooks.start_transfer)
+        s->hooks.start_transfer(s->hooks.ctx, x->id, x->host, x->image, x->mb);
+    else if (s->net)
         vws_network_start(s->net, x, x->mb);
     else
         vws_clock_at(s->clock, now + vws_site_transfer_time(&s->site, x->mb),
@@ -815,6 +817,35 @@ xfer_done(void *ctx, void *handle, vws_time now)
         else
             instances_ready(s, w->lease, w->count, since, now);
     }
+}
+
+int
+vws_sched_transfer_done(vws_sched *s, uint64_t xfer_id, int ok)
+{
+    struct vws_xfer *x;
+    vws_time now = vws_clock_now(s->clock);
+
+    /* ids are given in creation order from 1: the array index is id - 1 */
+    if (xfer_id == 0 || xfer_id > s->nxfers) {
+        vws_report_error(VWS_ERR_NOT_FOUND, "no transfer %" PRIu64, xfer_id);
+        return -1;
+    }
+    x = s->xfers[xfer_id - 1];
+    if (x->state != XFER_RUNNING) {
+        vws_report_error(VWS_ERR_STATE, "transfer %" PRIu64 " is not running",
+                         xfer_id);
+        return -1;
+    }
+    if (!ok) {
+        VWS_WARN("transfer %" PRIu64 " of '%s' to host %zu failed; retrying",
+                 x->id, x->image, x->host);
+        x->state = XFER_PLANNED;
+        x->planned_start = now;
+        vws_xfer_arm(s, x);
+        return 0;
+    }
+    xfer_done(s, x, now);
+    return 0;
 }
 
 int

@@ -63,6 +63,13 @@ typedef struct vws_sched_hooks {
     void (*lease_done)(void *ctx, const vws_lease *l);
     /* An image instance became ready (stats already updated). */
     void (*deployed)(void *ctx, vws_time now, const vws_sched_stats *st);
+    /* The driver of real transfers (the Factory asking a Manager to stage
+     * an image): called when transfer XFER_ID of MB to HOST is due to
+     * start.  When set, the scheduler does not time transfers itself; the
+     * caller reports the end with vws_sched_transfer_done().  IMAGE is
+     * valid until then. */
+    void (*start_transfer)(void *ctx, uint64_t xfer_id, size_t host,
+                           const char *image, double mb);
     void *ctx;
 } vws_sched_hooks;
 
@@ -85,6 +92,12 @@ vws_lease *vws_sched_submit(vws_sched *s, const vws_lease_request *r);
 /* The event an AR_WINDOW lease waits for has arrived.  0, or -1 if the
  * lease is unknown or not waiting (VWS_ERR_STATE). */
 int vws_sched_signal(vws_sched *s, uint64_t lease_id);
+
+/* A transfer started through the start_transfer hook has ended: OK
+ * nonzero if the image arrived, zero if it failed (it is then started
+ * again at once).  0, or -1 (VWS_ERR_NOT_FOUND / VWS_ERR_STATE) for an
+ * unknown transfer or one not running. */
+int vws_sched_transfer_done(vws_sched *s, uint64_t xfer_id, int ok);
 
 const vws_sched_stats *vws_sched_get_stats(const vws_sched *s);
 size_t vws_sched_nleases(const vws_sched *s);

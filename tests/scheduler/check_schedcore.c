@@ -580,6 +580,65 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* A driver of real transfers: the scheduler asks, the test answers. */
+struct driver {
+    vws_sched *s;
+    uint64_t started[8];
+    int n;
+};
+
+static void
+drv_start(void *ctx, uint64_t id, size_t host, const char *image, double mb)
+{
+    struct driver *d = ctx;
+
+    ck_assert_str_eq(image, "img");
+    ck_assert(mb == 600);
+    d->started[d->n++] = id;
+}
+
+static void
+drv_finish(void *arg, uint64_t tag, vws_time now)
+{
+    struct driver *d = arg;
+
+    /* the first attempt fails, the retry succeeds */
+    ck_assert_int_eq(vws_sched_transfer_done(d->s, d->started[tag], tag != 0), 0);
+}
+
+START_TEST(test_transfer_driver)
+{
+    struct env e;
+    struct driver d;
+    vws_sched_hooks h;
+    vws_lease *l = NULL;
+
+    env_init(&e, "aggressive", NULL, 0);
+    memset(&d, 0, sizeof(d));
+    memset(&h, 0, sizeof(h));
+    d.s = e.s;
+    h.start_transfer = drv_start;
+    h.ctx = &d;
+    vws_sched_set_hooks(e.s, &h);
+    submit_at(&e, 0, ar(500, 60, 1, "img", 600), &l);
+    vws_clock_run(e.clock, 0);
+    ck_assert_int_eq(d.n, 1);
+    vws_clock_at(e.clock, VWS_SEC(30), drv_finish, &d, 0);   /* fails */
+    vws_clock_run(e.clock, VWS_SEC(30));
+    ck_assert_int_eq(d.n, 2);                                 /* retried */
+    ck_assert_int_eq(d.started[1], d.started[0]);
+    vws_clock_at(e.clock, VWS_SEC(100), drv_finish, &d, 1);
+    ck_assert_int_eq(vws_sched_transfer_done(e.s, 99, 1), -1);
+    ck_assert_int_eq(vws_error_code_last(), VWS_ERR_NOT_FOUND);
+    run_all(&e);
+    ck_assert_int_eq(l->ready, VWS_SEC(100));
+    ck_assert(vws_lease_satisfaction(l) == 1.0);
+    ck_assert_int_eq(vws_sched_transfer_done(e.s, d.started[0], 1), -1);
+    ck_assert_int_eq(vws_error_code_last(), VWS_ERR_STATE);
+    env_release(&e);
+}
+END_TEST
+
 Suite *
 vws_suite_sched(void)
 {
@@ -600,6 +659,7 @@ vws_suite_sched(void)
     tcase_add_loop_test(tc, test_random_workload, 0, 24);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_transfer_driver);
     suite_add_tcase(s, tc);
     return s;
 }
