@@ -118,7 +118,8 @@ plot(const char *prefix, const char *strategy, struct out_ctx *c)
         vws_report_system_error("cannot write '%s'", gp);
         goto out;
     }
-    fprintf(f, "set datafile separator ','\nset key autotitle columnhead\n");
+    fprintf(f, "set datafile separator ','\nset key autotitle columnhead\n"
+            "set key bottom right opaque\nset offsets 1, 1, 0, 0\n");
     for (i = 0; i < 2; i++) {
         fprintf(f, "set terminal %s\n", term[i][0]);
         fprintf(f, "set output '%s-%s-satisfaction.%s'\n", prefix, strategy, term[i][1]);

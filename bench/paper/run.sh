@@ -6,10 +6,16 @@
 #
 # Writes per-lease CSV/JSON, "MB deployed" series and gnuplot scripts
 # (PNG/SVG when gnuplot is installed) into OUT_DIR, and a summary in
-# OUT_DIR/results.md.  Takes a few seconds.
+# OUT_DIR/results.md.  Takes a few seconds.  VWS_BENCH_APT=1: install
+# gnuplot-nox with apt-get if it is missing.
 set -eu
 
 SIM=${1:?usage: run.sh VWS_SIM TRACE_DIR OUT_DIR}
+# Figures need gnuplot (Debian package gnuplot-nox); VWS_BENCH_APT=1 lets
+# this script install it, otherwise only the gnuplot scripts are written.
+if ! command -v gnuplot >/dev/null 2>&1 && [ "${VWS_BENCH_APT:-0}" = 1 ]; then
+    apt-get install -y -q gnuplot-nox >/dev/null || echo "cannot install gnuplot-nox" >&2
+fi
 TR=${2:?trace directory}
 OUT=${3:?output directory}
 mkdir -p "$OUT"
@@ -68,7 +74,8 @@ for trace in I II; do
             done
         done
     done
-    "$SIM" --strategy all --duration 60 --set admit_late=yes --plot "$OUT/fig-trace$trace" \
+    "$SIM" --strategy all --duration 1800 --set admit_late=yes --set vms_per_host=16 \
+        --set memory_mb=0 --set cpu_pct=0 --plot "$OUT/fig-trace$trace" \
         --quiet "$f" 2>/dev/null || true
     say ""
 done
@@ -99,6 +106,25 @@ for trace in III IV; do
     done
 done
 say ""
+# Figures 4 and 5: cached and uncached MB deployed on one chart each.
+for trace in III IV; do
+    gp="$OUT/fig$([ $trace = III ] && echo 4 || echo 5)-trace$trace.gp"
+    cat > "$gp" <<GP
+set datafile separator ','
+set key left top
+set xlabel 'time (s)'
+set ylabel 'MB deployed'
+set title 'MB deployed (Trace $trace)'
+set xrange [0:5000]
+do for [t in "pngcairo svg"] {
+  set terminal t size 800,500
+  set output sprintf('%s.%s', '${gp%.gp}', t eq "svg" ? "svg" : "png")
+  plot '$OUT/trace$trace-lfu-series.csv' using 1:2 with steps lw 2 title 'LFU cache 1.8 GB', \\
+       '$OUT/trace$trace-none-series.csv' using 1:2 with steps lw 2 title 'no cache'
+}
+GP
+    command -v gnuplot >/dev/null 2>&1 && gnuplot "$gp" 2>/dev/null || true
+done
 
 # ---------------------------------------------------------------- 5.3
 say "## Table 3: effect of cache size (stress traces, eight 256 MB images)"
