@@ -7,7 +7,8 @@
  * 100 Mb/s, no cache, a 60 s local copy on a cache hit.
  *
  * A site file is "key = value" lines, '#' comments, an optional "[site]"
- * header; keys are the vws_site field names below.
+ * header; keys are the vws_site field names below (local_copy_s for
+ * local_copy, in seconds).  See vws-sim(1).
  */
 #ifndef VWS_SITE_H
 #define VWS_SITE_H
