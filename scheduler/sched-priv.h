@@ -1,9 +1,9 @@
 /*
  * sched-priv.h — the scheduler's insides, shared by sched.c and the
  * policies in policy/ (staging strategies, EDF link plan, placement).
- * Not installed, not
- * for other callers.  Ownership: the scheduler owns every vws_xfer (kept
- * until vws_sched_free(), as stale clock events may still point at them).
+ * Not installed, not for other callers.  Ownership: the scheduler owns
+ * every vws_xfer (kept until vws_sched_free(), as stale clock events may
+ * still point at them).
  */
 #ifndef VWS_SCHED_PRIV_H
 #define VWS_SCHED_PRIV_H
