@@ -207,6 +207,7 @@ ssl_context(struct soap *soap, const struct vws_gsi_config *c, int server)
 int
 vws_gsi_server_init(struct soap *soap, const struct vws_gsi_config *c)
 {
+    vws_voms_init();   /* before any worker's handshake: see voms.c */
     return ssl_context(soap, c, 1);
 }
 

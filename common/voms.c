@@ -122,6 +122,26 @@ voms_time(const char *s)
     return timegm(&tm);
 }
 
+/* libvomsapi's first VOMS_Init() registers its OIDs in OpenSSL's global
+ * object table; done while other threads run TLS handshakes it races with
+ * them (helgrind).  Run it once, before any worker starts. */
+static pthread_once_t voms_once = PTHREAD_ONCE_INIT;
+
+static void
+voms_first_init(void)
+{
+    struct vomsdata *vd = VOMS_Init(NULL, NULL);
+
+    if (vd)
+        VOMS_Destroy(vd);
+}
+
+void
+vws_voms_init(void)
+{
+    pthread_once(&voms_once, voms_first_init);
+}
+
 void
 vws_voms_cache_clear(void)
 {
@@ -209,6 +229,7 @@ vws_voms_attributes(X509 *leaf, STACK_OF(X509) *chain, const char *vomsdir,
     int cacheable = X509_digest(leaf, EVP_sha256(), digest, &dlen) == 1;
     int rc;
 
+    vws_voms_init();
     if (cacheable && cache_lookup(digest, id))
         return 1;
     rc = voms_verify(leaf, chain, vomsdir, certdir, id, &until);

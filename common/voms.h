@@ -22,6 +22,10 @@ struct vws_identity;
 int vws_voms_attributes(X509 *leaf, STACK_OF(X509) *chain, const char *vomsdir,
                         const char *certdir, struct vws_identity *id);
 
+/* Initialise libvomsapi once (thread-safe); servers call it before their
+ * worker threads start.  vws_voms_attributes() calls it too. */
+void vws_voms_init(void);
+
 /* Verified attributes are cached by the digest of the certificate carrying
  * them (at most 5 minutes, never past the attribute certificate's end).
  * Forget them all (tests; a daemon after its vomsdir changed). */
