@@ -1031,6 +1031,11 @@ issue_credential(struct vws_store *s, const char *key, const char *hostname,
     int64_t not_after = termination == VWS_STORE_NEVER || termination > max
                             ? max : termination;
 
+    /* a termination time already past: the sweeper will destroy it soon,
+     * but the credential must still be a valid certificate */
+    if (not_after < now + 60000)
+        not_after = now + 60000;
+
     *cert = *priv = NULL;
     if (!s->wsca)
         return 0;
@@ -1398,18 +1403,30 @@ fail:
     return ret;
 }
 
-/* Destroy canonical KEY (the mutex is held). */
+/* Destroy canonical KEY (the mutex is held).  With EXPIRED_BEFORE > 0,
+ * only if its termination time is still before that (it may have been
+ * extended since the sweeper looked): 1 when it was not destroyed. */
 static int
-destroy_locked(struct vws_store *s, const char *key, struct vws_workspace *was)
+destroy_locked(struct vws_store *s, const char *key, int64_t expired_before,
+               struct vws_workspace *was)
 {
     struct vws_workspace ws;
     sqlite3_stmt *st;
 
     vws_workspace_init(&ws);
+    if (was)
+        vws_workspace_init(was);
     if (begin(s) < 0)
         return -1;
-    if (load_ws(s, key, &ws) < 0 ||
-        check_op(VWS_OP_DESTROY, &ws, NULL, false) < 0 ||
+    if (load_ws(s, key, &ws) < 0)
+        goto fail;
+    if (expired_before > 0 && (ws.termination_time == VWS_STORE_NEVER ||
+                               ws.termination_time >= expired_before)) {
+        rollback(s);
+        vws_workspace_release(&ws);
+        return 1;
+    }
+    if (check_op(VWS_OP_DESTROY, &ws, NULL, false) < 0 ||
         delete_leases(s, key, NULL) < 0)
         goto fail;
     if (!(st = stmt(s, "DELETE FROM workspaces WHERE key = ?")))
@@ -1440,7 +1457,7 @@ vws_store_destroy(struct vws_store *s, const char *key_in,
     if (check_key(key_in, key) < 0)
         return -1;
     pthread_mutex_lock(&s->lock);
-    ret = destroy_locked(s, key, was);
+    ret = destroy_locked(s, key, 0, was);
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -1544,6 +1561,7 @@ vws_store_report_state(struct vws_store *s, const char *key,
         return -1;
     }
     c.op = ops[state];
+    c.arg = (void *)(state == VWS_WS_CORRUPTED ? reason : NULL);
     /* a second "corrupted" report may carry a new reason: not a repeat */
     c.repeat_ok = state != VWS_WS_CORRUPTED;
     return apply_op(s, key, &c, NULL);
@@ -1570,7 +1588,7 @@ vws_store_sweep_expired(struct vws_store *s, int64_t now_ms,
     char (*keys)[VWS_UUID_BUFSIZE] = NULL;
     struct vws_workspace *list = NULL;
     size_t n = 0, count = 0;
-    int rc, ret = -1;
+    int rc = SQLITE_DONE, ret = -1;
 
     if (was) {
         *was = NULL;
@@ -1580,25 +1598,40 @@ vws_store_sweep_expired(struct vws_store *s, int64_t now_ms,
     st = stmt(s, "SELECT key FROM workspaces WHERE termination_time IS NOT "
                  "NULL AND termination_time < ? ORDER BY termination_time "
                  "LIMIT 10000");
-    if (!st)
-        goto out;
+    if (!st) {
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
     sqlite3_bind_int64(st, 1, now_ms);
     while (n < VWS_STORE_MAX_SELECT && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0);
         keys = vws_reallocarray(keys, n + 1, sizeof(*keys));
         vws_strlcpy(keys[n++], k ? k : "", VWS_UUID_BUFSIZE);
     }
-    if (n < VWS_STORE_MAX_SELECT && rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         sql_fail(s, "cannot find expired workspaces");
         done(st);
-        goto out;
+        pthread_mutex_unlock(&s->lock);
+        free(keys);
+        return -1;
     }
     done(st);
+    pthread_mutex_unlock(&s->lock);
+
+    /* one transaction each, the mutex taken for each: other threads get
+     * their turn between two destroys */
     for (size_t i = 0; i < n; i++) {
         struct vws_workspace ws;
-        if (destroy_locked(s, keys[i], &ws) < 0) {
+        int r;
+
+        pthread_mutex_lock(&s->lock);
+        r = destroy_locked(s, keys[i], now_ms, &ws);
+        pthread_mutex_unlock(&s->lock);
+        if (r == 1)
+            continue;       /* its termination time was moved meanwhile */
+        if (r < 0) {
             if (vws_error_code_last() == VWS_ERR_NOT_FOUND)
-                continue;   /* another process destroyed it meanwhile */
+                continue;   /* destroyed by someone else meanwhile */
             goto out;
         }
         VWS_INFO("workspace '%s' of '%s' expired and was destroyed", ws.key,
@@ -1613,7 +1646,6 @@ vws_store_sweep_expired(struct vws_store *s, int64_t now_ms,
     }
     ret = (int)count;
 out:
-    pthread_mutex_unlock(&s->lock);
     free(keys);
     if (was && ret >= 0) {
         *was = list;

@@ -1694,6 +1694,7 @@ START_TEST(test_netpool_file_changes)
     ck_assert_int_eq(vws_store_lease_release(s, kc), 1);
     /* the vanished address, once released, is never offered again */
     ck_assert_int_eq(vws_store_lease_release(s, ka), 1);
+    vws_lease_release(&la);
     ck_assert_int_eq(vws_netpool_lease(p, s, ka, &la), 0);
     ck_assert_str_eq(la.ip, "10.0.0.12");
     vws_lease_release(&la);
@@ -1761,6 +1762,8 @@ START_TEST(test_netpool_concurrent)
         vws_buf_addf(&text, "h%d 10.2.0.%d\n", i, 10 + i);
     path = small_pool(text.s);
     vws_buf_release(&text);
+    /* no handle open across fork(): a child must not share a connection */
+    vws_store_close(s);
     for (int w = 0; w < WORKERS; w++) {
         int p[2];
         ck_assert_int_eq(pipe(p), 0);
@@ -1786,6 +1789,7 @@ START_TEST(test_netpool_concurrent)
                 _exit(3);
             vws_netpool_free(job.pool);
             vws_store_close(job.store);
+            free(path);
             _exit(0);
         }
         close(p[1]);
@@ -1805,6 +1809,7 @@ START_TEST(test_netpool_concurrent)
     }
     ck_assert_int_eq(ok, POOL_SIZE);
     ck_assert_int_eq(limit, WORKERS * THREADS * PER_THREAD - POOL_SIZE);
+    s = open_ok();
     /* no address, MAC or workspace twice */
     ck_assert_int_eq(vws_store_lease_list(s, "small", NULL, &list, &n), 0);
     ck_assert_uint_eq(n, POOL_SIZE);
