@@ -26,6 +26,7 @@
 #include "soapH.h"
 #include "wsdl/soap.h"
 #include "gsi.h"
+#include "sitetest.h"
 #include "soaptest.h"
 #include "internal.h"
 
@@ -33,143 +34,47 @@
 #define PROPS_DIALECT "http://www.w3.org/TR/1999/REC-xpath-19991116"
 #define IMG_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static char dir[128];        /* PKI, config, database: one per run */
 static pid_t daemon_pid;
 static int port;
 
-static char *
-D(const char *rel)
-{
-    return vws_asprintf("%s/%s", dir, rel);
-}
-
-static void
-write_file(const char *rel, const char *text)
-{
-    char *p = D(rel);
-    FILE *f = fopen(p, "w");
-
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        fprintf(stderr, "cannot write %s\n", p);
-        exit(EXIT_FAILURE);
-    }
-    free(p);
-}
-
-/* Start the daemon (port 0: it picks one; we read it from its log). */
 static void
 start_daemon(void)
 {
-    const char *build = getenv("VWS_BUILDDIR");
-    char *bin = vws_asprintf("%s/repository/vws-repository", build ? build : "..");
-    char *conf = D("repository.conf"), *log = D("repository.log");
-    char line[512];
-
-    unlink(log);
-    if ((daemon_pid = fork()) == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin, bin, "-f", "-c", conf, (char *)NULL);
-        _exit(127);
-    }
-    port = 0;
-    for (int i = 0; i < 200 && !port; i++) {   /* at most 10 s */
-        FILE *f = fopen(log, "r");
-        usleep(50000);
-        while (f && fgets(line, sizeof(line), f)) {
-            char *p = strstr(line, "(port ");
-            if (p && strstr(line, "serving on"))
-                port = (int)strtol(p + 6, NULL, 10);
-        }
-        if (f)
-            fclose(f);
-    }
-    if (!port) {
-        char *cmd = vws_asprintf("cat '%s' >&2", log);
-        fprintf(stderr, "vws-repository did not start; its log:\n");
-        if (system(cmd) != 0)
-            fprintf(stderr, "(no log)\n");
-        exit(EXIT_FAILURE);
-    }
-    free(bin);
-    free(conf);
-    free(log);
+    daemon_pid = sitetest_start("repository/vws-repository", "repository", &port);
 }
 
 static void
 stop_daemon(int sig)
 {
-    int status;
-
-    if (daemon_pid > 0) {
-        kill(daemon_pid, sig);
-        waitpid(daemon_pid, &status, 0);
-        daemon_pid = 0;
-    }
+    sitetest_stop(daemon_pid, sig);
+    daemon_pid = 0;
 }
 
 static void
 setup_site(void)
 {
-    const char *src = getenv("VWS_SRCDIR");
-    char *cmd, *conf;
-
-    snprintf(dir, sizeof(dir), "/tmp/vws-check-repo-XXXXXX");
-    if (!mkdtemp(dir))
-        exit(EXIT_FAILURE);
-    cmd = vws_asprintf("%s/scripts/mkpki '%s/pki' >/dev/null && mkdir -p '%s/pools'",
-                       src ? src : "..", dir, dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "scripts/mkpki failed\n");
-        exit(EXIT_FAILURE);
-    }
-    free(cmd);
-    write_file("acl",
-               "allow dn \"/O=Grid/OU=vws-test/CN=Alice\" create,inspect,manage,deploy\n"
-               "allow dn \"/O=Grid/OU=vws-test/CN=Bob\" create,inspect,manage,deploy\n"
-               "allow dn \"/O=Grid/OU=vws-test/CN=host/*\" host\n"
-               "allow fqan /vws/Role=admin admin,inspect\n");
-    write_file("pools/default.pool",
-               "netmask = 255.255.255.0\ngateway = 192.0.2.1\n"
-               "ws1.vws.localhost 192.0.2.10\nws2.vws.localhost 192.0.2.11\n");
-    conf = vws_asprintf(
-        "[daemon]\nlisten = 127.0.0.1:0\nthreads = 4\nmax_request_bytes = 1M\n"
-        "recv_timeout = 2s\nrequest_timeout = 3s\n"
-        "[gsi]\ncert_dir = %s/pki/certificates\nvomsdir = %s/pki/vomsdir\n"
-        "host_cert = %s/pki/hosts/repository.localhost/hostcert.pem\n"
-        "host_key = %s/pki/hosts/repository.localhost/hostkey.pem\n"
-        "[acl]\nfile = %s/acl\n"
-        "[repository]\ndatabase = %s/repo.db\npool_dir = %s/pools\n"
-        "public_url = https://localhost/vws/repository\n"
-        "workspace_ca_cert = %s/pki/wsca/cacert.pem\nworkspace_ca_key = %s/pki/wsca/cakey.pem\n"
-        "sweep_interval = 1s\n",
-        dir, dir, dir, dir, dir, dir, dir, dir, dir);
-    write_file("repository.conf", conf);
-    free(conf);
+    sitetest_setup("vws-check-repo");
+    sitetest_write("acl",
+                   "allow dn \"/O=Grid/OU=vws-test/CN=Alice\" create,inspect,manage,deploy\n"
+                   "allow dn \"/O=Grid/OU=vws-test/CN=Bob\" create,inspect,manage,deploy\n"
+                   "allow dn \"/O=Grid/OU=vws-test/CN=host/*\" host\n"
+                   "allow fqan /vws/Role=admin admin,inspect\n");
+    sitetest_write("pools/default.pool",
+                   "netmask = 255.255.255.0\ngateway = 192.0.2.1\n"
+                   "ws1.vws.localhost 192.0.2.10\nws2.vws.localhost 192.0.2.11\n");
+    sitetest_repository_config("repository",
+                               "threads = 4\nmax_request_bytes = 1M\n"
+                               "recv_timeout = 2s\nrequest_timeout = 3s\n");
 }
 
 /* ---- a client ---- */
 
-/* A client context with credential CRED ("users/alice/proxy.pem", or
- * "hosts/NAME" for a host certificate and key). */
 static struct soap *
 client(const char *cred)
 {
-    struct vws_gsi_config c = VWS_GSI_CONFIG_INIT;
-    struct soap *soap = vws_soap_new();
+    struct soap *soap = sitetest_client(cred);
 
-    c.cert_dir = vws_asprintf("%s/pki/certificates", dir);
-    c.vomsdir = vws_asprintf("%s/pki/vomsdir", dir);
-    if (strncmp(cred, "hosts/", 6) == 0) {
-        c.cert_file = vws_asprintf("%s/pki/%s/hostcert.pem", dir, cred);
-        c.key_file = vws_asprintf("%s/pki/%s/hostkey.pem", dir, cred);
-    } else {
-        c.cert_file = vws_asprintf("%s/pki/%s", dir, cred);
-        c.key_file = vws_strdup(c.cert_file);
-    }
-    ck_assert_msg(vws_gsi_client_init(soap, &c) == 0, "%s", vws_error_message());
-    vws_gsi_config_release(&c);
+    ck_assert_msg(soap != NULL, "%s: %s", cred, vws_error_message());
     return soap;
 }
 
@@ -806,11 +711,6 @@ main(void)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     stop_daemon(SIGTERM);
-    if (!getenv("VWS_KEEP_TEST_DIR")) {
-        char *cmd = vws_asprintf("rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", dir);
-        free(cmd);
-    }
+    sitetest_cleanup();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

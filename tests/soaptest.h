@@ -16,10 +16,6 @@ int soaptest_port(struct soaptest_server *s);
 /* Stop accepting, join the thread, free. */
 void soaptest_stop(struct soaptest_server *s);
 
-/* A minimal valid VM workspace and deployment request (NODES nodes of
- * template "tiny"), allocated in SOAP's memory. */
-struct soap;
-struct vws__VirtualWorkspaceType *soaptest_workspace(struct soap *soap);
-struct vws__DeploymentRequestType *soaptest_request(struct soap *soap, unsigned nodes);
+#include "requests.h"
 
 #endif

@@ -1,0 +1,44 @@
+/*
+ * sitetest.h — a vws site on 127.0.0.1 for integration tests and
+ * benchmarks: a directory with the test PKI (scripts/mkpki), config files,
+ * the real daemons started as processes, and GSI clients with any of the
+ * PKI's credentials.  No Check here: callers assert.
+ */
+#ifndef VWS_TESTS_SITETEST_H
+#define VWS_TESTS_SITETEST_H
+
+#include <sys/types.h>
+
+struct soap;
+
+/* Make a new directory under /tmp with the test PKI in DIR/pki; exits the
+ * process when that fails (nothing can run without it). */
+const char *sitetest_setup(const char *prefix);
+const char *sitetest_dir(void);
+/* DIR/REL (malloc'd). */
+char *sitetest_path(const char *rel);
+void sitetest_write(const char *rel, const char *text);
+
+/* Write DIR/NAME.conf for vws-repository with a [daemon] section taking
+ * EXTRA_DAEMON lines (may be NULL), listening on a free port of 127.0.0.1. */
+void sitetest_repository_config(const char *name, const char *extra_daemon);
+
+/* Start PROGRAM (relative to $VWS_BUILDDIR) with "-f -c DIR/NAME.conf"
+ * (the config written last), logging to DIR/NAME.log; wait until its port
+ * accepts connections; return its pid and set *PORT.  Exits the process if
+ * it does not start in 10 s. */
+pid_t sitetest_start(const char *program, const char *name, int *port);
+/* Send SIG and reap. */
+void sitetest_stop(pid_t pid, int sig);
+/* Resident set size of PID in kB (from /proc), or -1. */
+long sitetest_rss_kb(pid_t pid);
+
+/* A GSI client with credential CRED: a proxy file under DIR/pki
+ * ("users/alice/proxy.pem") or "hosts/NAME" for a host certificate and key.
+ * NULL (error reported) if the credential cannot be used. */
+struct soap *sitetest_client(const char *cred);
+
+/* Remove the directory unless $VWS_KEEP_TEST_DIR is set. */
+void sitetest_cleanup(void);
+
+#endif
