@@ -421,8 +421,10 @@ remove_image(const char *cred, const char *name, char **fault)
     memset(&resp, 0, sizeof(resp));
     int rc = soap_call___repo__RemoveImage(c, url(), NULL, &req, &resp);
 
-    if (rc && fault)
+    if (rc && fault) {
+        free(*fault);
         *fault = vws_strdup(fault_of(c));
+    }
     vws_soap_free(c);
     return rc;
 }
