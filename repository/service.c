@@ -219,30 +219,40 @@ time_text(struct soap *soap, int64_t ms)
     return soap_strdup(soap, buf);
 }
 
+/* ---- the resource properties: one table, for the document and for each
+ * property asked by name ---- */
+
+#define DECL_VWS " xmlns:vws=\"urn:vws:1.0\""
+#define DECL_RL " xmlns:wsrl2=\"" NS_RL "\""
+#define DECL_XSI " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+
+/* <ELEM DECL>TEXT</ELEM>, nothing when TEXT is NULL.  DECL declares the
+ * element's namespace when it stands alone, "" inside the document. */
 static void
-add_time(struct vws_buf *b, const char *elem, int64_t ms)
+put_text(struct vws_buf *b, const char *elem, const char *decl, const char *text)
+{
+    if (!text)
+        return;
+    vws_buf_addf(b, "<%s%s>", elem, decl);
+    vws_buf_add_xml_escaped(b, text);
+    vws_buf_addf(b, "</%s>", elem);
+}
+
+static void
+put_time(struct vws_buf *b, const char *elem, const char *decl, int64_t ms)
 {
     struct vws_datetime dt;
     char buf[VWS_DATETIME_BUFSIZE] = "1970-01-01T00:00:00Z";
 
     vws_datetime_from_ms(ms, &dt);
     vws_datetime_format(&dt, buf, sizeof(buf));
-    vws_buf_addf(b, "<%s>%s</%s>", elem, buf, elem);
+    put_text(b, elem, decl, buf);
 }
 
+/* A stored document without its XML declaration (it declares its own
+ * namespaces). */
 static void
-add_text(struct vws_buf *b, const char *elem, const char *text)
-{
-    if (!text)
-        return;
-    vws_buf_addf(b, "<%s>", elem);
-    vws_buf_add_xml_escaped(b, text);
-    vws_buf_addf(b, "</%s>", elem);
-}
-
-/* A stored document without its XML declaration. */
-static void
-add_document(struct vws_buf *b, const char *xml)
+put_document(struct vws_buf *b, const char *xml)
 {
     if (!xml)
         return;
@@ -250,33 +260,59 @@ add_document(struct vws_buf *b, const char *xml)
         const char *end = strstr(xml, "?>");
         xml = end ? end + 2 : xml;
     }
+    while (*xml == '\n')
+        xml++;
     vws_buf_adds(b, xml);
 }
+
+#define PROP(fn) static void fn(const struct vws_workspace *ws, struct vws_buf *b, int alone)
+#define D(decl) (alone ? (decl) : "")
+PROP(p_key) { put_text(b, "vws:key", D(DECL_VWS), ws->key); }
+PROP(p_owner) { put_text(b, "vws:owner", D(DECL_VWS), ws->owner); }
+PROP(p_category) { put_text(b, "vws:category", D(DECL_VWS), ws->category); }
+PROP(p_state) { put_text(b, "vws:state", D(DECL_VWS), vws_ws_state_name(ws->state)); }
+PROP(p_location) { put_text(b, "vws:location", D(DECL_VWS), vws_ws_location_name(ws->location)); }
+PROP(p_host) { put_text(b, "vws:host", D(DECL_VWS), ws->host); }
+PROP(p_creation) { put_time(b, "vws:creationTime", D(DECL_VWS), ws->creation_time); }
+PROP(p_termination)
+{
+    if (ws->termination_time == VWS_STORE_NEVER)
+        vws_buf_addf(b, "<wsrl2:TerminationTime%s%s xsi:nil=\"true\"/>", D(DECL_RL), D(DECL_XSI));
+    else
+        put_time(b, "wsrl2:TerminationTime", D(DECL_RL), ws->termination_time);
+}
+PROP(p_current) { put_time(b, "wsrl2:CurrentTime", D(DECL_RL), vws_time_now_ms()); }
+PROP(p_lifecycle) { put_text(b, "vws:lifeCycle", D(DECL_VWS), ws->lifecycle); }
+PROP(p_modified) { put_time(b, "vws:lastModified", D(DECL_VWS), ws->last_modified); }
+PROP(p_reservation) { put_text(b, "vws:reservation", D(DECL_VWS), ws->reservation); }
+PROP(p_fault) { put_text(b, "vws:faultReason", D(DECL_VWS), ws->fault_reason); }
+PROP(p_description) { put_document(b, ws->description); }
+PROP(p_deployment) { put_document(b, ws->deployment); }
+#undef D
+#undef PROP
+
+/* The properties of a workspace (schema/repository.xsd), in document
+ * order; an optional one may have no value. */
+static const struct property {
+    const char *ns, *name;
+    void (*put)(const struct vws_workspace *ws, struct vws_buf *b, int alone);
+} properties[] = {
+    { VWS_XML_NS, "key", p_key }, { VWS_XML_NS, "owner", p_owner },
+    { VWS_XML_NS, "category", p_category }, { VWS_XML_NS, "state", p_state },
+    { VWS_XML_NS, "location", p_location }, { VWS_XML_NS, "host", p_host },
+    { VWS_XML_NS, "creationTime", p_creation }, { NS_RL, "TerminationTime", p_termination },
+    { NS_RL, "CurrentTime", p_current }, { VWS_XML_NS, "lifeCycle", p_lifecycle },
+    { VWS_XML_NS, "lastModified", p_modified }, { VWS_XML_NS, "reservation", p_reservation },
+    { VWS_XML_NS, "faultReason", p_fault }, { VWS_XML_NS, "virtualWorkspace", p_description },
+    { VWS_XML_NS, "deploymentRequest", p_deployment },
+};
 
 void
 vws_repository_properties(const struct vws_workspace *ws, struct vws_buf *b)
 {
-    vws_buf_adds(b, "<vws:workspaceProperties xmlns:vws=\"urn:vws:1.0\" "
-                    "xmlns:wsrl2=\"" NS_RL "\" "
-                    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">");
-    add_text(b, "vws:key", ws->key);
-    add_text(b, "vws:owner", ws->owner);
-    add_text(b, "vws:category", ws->category);
-    add_text(b, "vws:state", vws_ws_state_name(ws->state));
-    add_text(b, "vws:location", vws_ws_location_name(ws->location));
-    add_text(b, "vws:host", ws->host);
-    add_time(b, "vws:creationTime", ws->creation_time);
-    if (ws->termination_time == VWS_STORE_NEVER)
-        vws_buf_adds(b, "<wsrl2:TerminationTime xsi:nil=\"true\"/>");
-    else
-        add_time(b, "wsrl2:TerminationTime", ws->termination_time);
-    add_time(b, "wsrl2:CurrentTime", vws_time_now_ms());
-    add_text(b, "vws:lifeCycle", ws->lifecycle);
-    add_time(b, "vws:lastModified", ws->last_modified);
-    add_text(b, "vws:reservation", ws->reservation);
-    add_text(b, "vws:faultReason", ws->fault_reason);
-    add_document(b, ws->description);
-    add_document(b, ws->deployment);
+    vws_buf_adds(b, "<vws:workspaceProperties" DECL_VWS DECL_RL DECL_XSI ">");
+    for (size_t i = 0; i < VWS_N_ELEMENTS(properties); i++)
+        properties[i].put(ws, b, 0);
     vws_buf_adds(b, "</vws:workspaceProperties>");
 }
 
@@ -358,54 +394,34 @@ any_push(struct soap *soap, char ***any, int *n, char *text)
     *any = a;
 }
 
-/* The properties a workspace has (schema/repository.xsd): optional ones may
- * have no value, which is an empty answer, not a fault. */
-static const struct { const char *ns, *name; } property_names[] = {
-    { VWS_XML_NS, "key" }, { VWS_XML_NS, "owner" }, { VWS_XML_NS, "category" },
-    { VWS_XML_NS, "state" }, { VWS_XML_NS, "location" }, { VWS_XML_NS, "host" },
-    { VWS_XML_NS, "creationTime" }, { NS_RL, "TerminationTime" }, { NS_RL, "CurrentTime" },
-    { VWS_XML_NS, "lifeCycle" }, { VWS_XML_NS, "lastModified" },
-    { VWS_XML_NS, "reservation" }, { VWS_XML_NS, "faultReason" },
-    { VWS_XML_NS, "virtualWorkspace" }, { VWS_XML_NS, "deploymentRequest" },
-};
-
+/* Append the value of the property named QNAME (if it has one) to
+ * (*ANY, *N).  0, or -1 after a fault (an unknown property name). */
 static int
-known_property(const char *uri, const char *local)
-{
-    for (size_t i = 0; i < VWS_N_ELEMENTS(property_names); i++)
-        if (strcmp(property_names[i].ns, uri) == 0 && strcmp(property_names[i].name, local) == 0)
-            return 1;
-    return 0;
-}
-
-/* Append to (*ANY, *N) every property named QNAME.  0, or -1 after a
- * fault (an unknown property name). */
-static int
-get_property(struct soap *soap, xmlDocPtr doc, const char *qname, char ***any, int *n)
+get_property(struct soap *soap, const struct vws_workspace *ws, const char *qname,
+             char ***any, int *n)
 {
     char uri[512];
     const char *local;
-    int found = 0;
 
-    if (resolve_qname(soap, qname, uri, sizeof(uri), &local) == 0 &&
-        known_property(uri, local)) {
-        found = 1;
-        for (xmlNodePtr c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
-            if (c->type != XML_ELEMENT_NODE || !c->ns ||
-                strcmp((const char *)c->ns->href, uri) != 0 ||
-                strcmp((const char *)c->name, local) != 0)
+    if (resolve_qname(soap, qname, uri, sizeof(uri), &local) == 0) {
+        for (size_t i = 0; i < VWS_N_ELEMENTS(properties); i++) {
+            struct vws_buf b = VWS_BUF_INIT;
+            if (strcmp(properties[i].ns, uri) != 0 || strcmp(properties[i].name, local) != 0)
                 continue;
-            any_push(soap, any, n, node_text(soap, c));
+            properties[i].put(ws, &b, 1);
+            if (b.len)
+                any_push(soap, any, n, soap_strdup(soap, b.s));
+            vws_buf_release(&b);
+            return 0;
         }
     }
-    if (!found) {
+    {
         char msg[600];
         snprintf(msg, sizeof(msg), "unknown resource property '%s' (InvalidResourcePropertyQName)",
                  qname ? qname : "");
         fault(soap, VWS_ERR_INVALID, msg);
-        return -1;
     }
-    return 0;
+    return -1;
 }
 
 /* ---- WS-ResourceProperties ---- */
@@ -416,17 +432,12 @@ __repo__GetResourceProperty(struct soap *soap, char *qname,
 {
     struct vws_workspace ws;
     const char *key = resource_key(soap);
-    xmlDocPtr doc;
     int rc;
 
     if (!key || load(soap, key, SEE, &ws) < 0)
         return soap->error;
-    doc = properties_doc(soap, &ws);
+    rc = get_property(soap, &ws, qname, &resp->__any, &resp->__size) < 0 ? soap->error : SOAP_OK;
     vws_workspace_release(&ws);
-    if (!doc)
-        return soap->error;
-    rc = get_property(soap, doc, qname, &resp->__any, &resp->__size) < 0 ? soap->error : SOAP_OK;
-    xmlFreeDoc(doc);
     return rc;
 }
 
@@ -437,19 +448,14 @@ __repo__GetMultipleResourceProperties(struct soap *soap,
 {
     struct vws_workspace ws;
     const char *key = resource_key(soap);
-    xmlDocPtr doc;
     int rc = SOAP_OK;
 
     if (!key || load(soap, key, SEE, &ws) < 0)
         return soap->error;
-    doc = properties_doc(soap, &ws);
-    vws_workspace_release(&ws);
-    if (!doc)
-        return soap->error;
     for (int i = 0; i < req->__sizeResourceProperty && rc == SOAP_OK; i++)
-        if (get_property(soap, doc, req->ResourceProperty[i], &resp->__any, &resp->__size) < 0)
+        if (get_property(soap, &ws, req->ResourceProperty[i], &resp->__any, &resp->__size) < 0)
             rc = soap->error;
-    xmlFreeDoc(doc);
+    vws_workspace_release(&ws);
     return rc;
 }
 
