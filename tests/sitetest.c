@@ -172,15 +172,17 @@ sitetest_start(const char *program, const char *name, int *port)
     return pid;
 }
 
-void
+int
 sitetest_stop(pid_t pid, int sig)
 {
-    int status;
+    int status = 0;
 
-    if (pid > 0) {
-        kill(pid, sig);
-        waitpid(pid, &status, 0);
-    }
+    if (pid <= 0)
+        return 0;
+    kill(pid, sig);
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return status;
 }
 
 long

@@ -28,8 +28,8 @@ void sitetest_repository_config(const char *name, const char *extra_daemon);
  * accepts connections; return its pid and set *PORT.  Exits the process if
  * it does not start in 10 s. */
 pid_t sitetest_start(const char *program, const char *name, int *port);
-/* Send SIG and reap. */
-void sitetest_stop(pid_t pid, int sig);
+/* Send SIG and reap: the wait status (0: exited with 0). */
+int sitetest_stop(pid_t pid, int sig);
 /* Resident set size of PID in kB (from /proc), or -1. */
 long sitetest_rss_kb(pid_t pid);
 
