@@ -11,4 +11,8 @@
  * 2 for errors (usage, a broken ACL file). */
 int vws_admin_acl(int argc, char **argv);
 
+/* vws-admin images add|list|remove (client/admin-images.c): 0, 1 when
+ * the Repository refused or cannot be reached, 2 for usage errors. */
+int vws_admin_images(int argc, char **argv);
+
 #endif /* VWS_ADMIN_H */

@@ -39,6 +39,11 @@ static const struct command commands[] = {
     { "show", cmd_show, "show FILE",
       "Validate FILE and print it as the services will see it: the document\n"
       "read into vws's structures and written back." },
+    { "images", vws_admin_images,
+      "images [--repository URL] add TEMPLATE.xml | list | remove NAME",
+      "Manage the Repository's image pool (needs the ACL operation admin).\n"
+      "'add' validates the template document first.  The Repository is\n"
+      "--repository URL or $VWS_REPOSITORY." },
     { "acl", vws_admin_acl,
       "acl check --dn DN [--fqan FQAN]... --op OP [--file FILE]",
       "Ask the site ACL (default " VWS_SYSCONFDIR "/acl, see vws-acl(5)) whether\n"

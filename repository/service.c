@@ -111,9 +111,10 @@ caller(struct soap *soap)
     return vws_daemon_caller(soap);
 }
 
-/* 1 if the ACL allows the caller OP; 0 (reported, logged) if not. */
+/* 1 if the ACL allows the caller OP; 0 if not.  LOG: say why at info
+ * level (a final refusal), or stay quiet (a question among several). */
 static int
-acl_allows(struct soap *soap, enum vws_acl_op op)
+acl_check(struct soap *soap, enum vws_acl_op op, int log)
 {
     struct vws_repository *r = repo(soap);
     const struct vws_identity *id = caller(soap);
@@ -124,13 +125,26 @@ acl_allows(struct soap *soap, enum vws_acl_op op)
     if (!r->acl || !id)
         return 0;
     ok = vws_acl_handle_check(r->acl, id, op, &why);
-    if (!ok) {
+    if (!ok && log) {
         vws_acl_decision_format(&why, &b);
         VWS_INFO("'%s' may not %s: %s", id->dn, vws_acl_op_name(op), b.s);
     }
     vws_buf_release(&b);
     vws_acl_decision_release(&why);
     return ok;
+}
+
+static int
+acl_allows(struct soap *soap, enum vws_acl_op op)
+{
+    return acl_check(soap, op, 1);
+}
+
+/* The same question, asked to choose between answers: nothing logged. */
+static int
+acl_has(struct soap *soap, enum vws_acl_op op)
+{
+    return acl_check(soap, op, 0);
 }
 
 static int
@@ -181,16 +195,16 @@ load(struct soap *soap, const char *key, enum access need, struct vws_workspace 
     }
     switch (need) {
     case SEE:
-        ok = (strcmp(ws->owner, id->dn) == 0 && acl_allows(soap, VWS_ACL_INSPECT)) ||
-             acl_allows(soap, VWS_ACL_ADMIN) ||
-             (acl_allows(soap, VWS_ACL_HOST) &&
+        ok = (strcmp(ws->owner, id->dn) == 0 && acl_has(soap, VWS_ACL_INSPECT)) ||
+             acl_has(soap, VWS_ACL_ADMIN) ||
+             (acl_has(soap, VWS_ACL_HOST) &&
               (!ws->lock_holder || strcmp(ws->lock_holder, id->dn) == 0));
         break;
     case MANAGE:
         ok = r->acl && vws_acl_handle_may_manage(r->acl, id, ws->owner, NULL);
         break;
     case HOLD:
-        ok = acl_allows(soap, VWS_ACL_HOST) &&
+        ok = acl_has(soap, VWS_ACL_HOST) &&
              (!ws->lock_holder || strcmp(ws->lock_holder, id->dn) == 0);
         break;
     default:
@@ -675,7 +689,7 @@ __repo__Register(struct soap *soap, struct _repo__Register *req, struct _repo__R
     if (!acl_allows(soap, VWS_ACL_CREATE))
         return denied(soap, "create workspaces");
     if (req->owner && strcmp(req->owner, id->dn) != 0 &&
-        !acl_allows(soap, VWS_ACL_HOST) && !acl_allows(soap, VWS_ACL_ADMIN))
+        !acl_has(soap, VWS_ACL_HOST) && !acl_has(soap, VWS_ACL_ADMIN))
         return denied(soap, "register a workspace for another owner (host or admin only)");
     spec.termination_time = default_termination(soap);
     if (req->terminationTime) {
@@ -725,7 +739,7 @@ __repo__Select(struct soap *soap, struct _repo__Select *req, struct _repo__Selec
         return denied(soap, "inspect workspaces");
     f.owner = req->owner;
     /* everyone but admins and hosts sees their own workspaces only */
-    if (!acl_allows(soap, VWS_ACL_ADMIN) && !acl_allows(soap, VWS_ACL_HOST)) {
+    if (!acl_has(soap, VWS_ACL_ADMIN) && !acl_has(soap, VWS_ACL_HOST)) {
         if (req->owner && strcmp(req->owner, id->dn) != 0)
             return SOAP_OK;     /* nothing of someone else's: an empty list */
         f.owner = id->dn;
@@ -1005,7 +1019,7 @@ __repo__GetImageTemplate(struct soap *soap, struct _repo__GetImageTemplate *req,
     struct vws_image img;
     int rc = SOAP_OK;
 
-    if (!acl_allows(soap, VWS_ACL_INSPECT) && !acl_allows(soap, VWS_ACL_HOST))
+    if (!acl_has(soap, VWS_ACL_INSPECT) && !acl_allows(soap, VWS_ACL_HOST))
         return denied(soap, "inspect the image pool");
     vws_image_init(&img);
     if (vws_store_image_get(repo(soap)->store, req->name, &img) < 0) {
@@ -1025,7 +1039,7 @@ __repo__ListImages(struct soap *soap, struct _repo__ListImages *req,
     struct vws_image *list = NULL;
     size_t n = 0;
 
-    if (!acl_allows(soap, VWS_ACL_INSPECT) && !acl_allows(soap, VWS_ACL_HOST))
+    if (!acl_has(soap, VWS_ACL_INSPECT) && !acl_allows(soap, VWS_ACL_HOST))
         return denied(soap, "inspect the image pool");
     if (vws_store_image_list(repo(soap)->store, &list, &n) < 0)
         return fault_last(soap);

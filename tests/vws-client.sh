@@ -1,0 +1,79 @@
+#!/bin/sh
+# vws-client.sh — the vws and vws-admin clients against a real site on
+# 127.0.0.1 (scripts/site: test PKI, ACL, pool, vws-repository): register,
+# status, query, list, set-termination, clone, destroy, the image pool;
+# refusals with their messages and exit codes; bad EPR files.
+set -u
+src=${VWS_SRCDIR:-..}
+build=${VWS_BUILDDIR:-..}
+vws="${VWS_TEST_WRAPPER:-} $build/client/vws"
+admin="${VWS_TEST_WRAPPER:-} $build/client/vws-admin"
+dir=$(mktemp -d /tmp/vws-client-XXXXXX)
+port=$((20000 + $$ % 30000))
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect STATUS PATTERN COMMAND...: exit status and output (stdout+stderr)
+expect() {
+    want=$1 pat=$2; shift 2
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -ne "$want" ]; then bad "$*: exit $rc (want $want): $out"; return; fi
+    case $out in *$pat*) ok ;; *) bad "$*: output lacks '$pat': $out" ;; esac
+}
+cleanup() { VWS_BUILDDIR=$build "$src/scripts/site" stop "$dir"; rm -rf "$dir"; }
+trap cleanup EXIT
+
+VWS_BUILDDIR=$build "$src/scripts/site" start "$dir" "$port" || { echo "site did not start"; exit 1; }
+. "$dir/env.sh"
+ex=$src/schema/examples
+A=$VWS_PKI/users/alice/proxy.pem
+ADMIN=$VWS_PKI/users/alice/voms-admin.pem
+B=$VWS_PKI/users/bob/proxy.pem
+
+export X509_USER_PROXY=$A
+expect 0 "EPR in $dir/w.epr" $vws register -o "$dir/w.epr" "$ex/tiny-guest.xml"
+expect 0 "state            shutdown" $vws status "$dir/w.epr"
+expect 0 "owner            /O=Grid/OU=vws-test/CN=Alice" $vws status "$dir/w.epr"
+expect 0 'method="pool"' $vws query "$dir/w.epr" '//vws:nic'
+expect 0 "<vws:queryValue" $vws query "$dir/w.epr" 'count(//vws:nic)'
+expect 1 "invalid XPath expression" $vws query "$dir/w.epr" '//['
+expect 0 "shutdown   unstaged" $vws list
+expect 0 "termination time" $vws set-termination "$dir/w.epr" +PT1H
+expect 1 "in the past" $vws set-termination "$dir/w.epr" 2001-01-01T00:00:00Z
+expect 0 "EPR in $dir/c.epr" $vws clone "$dir/w.epr" -o "$dir/c.epr"
+expect 0 "destroyed" $vws destroy "$dir/c.epr"
+expect 1 "no such workspace" $vws status "$dir/c.epr"
+# an invalid description never leaves the client
+expect 1 "min 1024 is greater than max 512" $vws register "$src/tests/corpus/xml/ram-min-gt-max.xml"
+# someone else's workspace, a limited proxy, no ACL rule
+X509_USER_PROXY=$B expect 1 "no such workspace" $vws status "$dir/w.epr"
+X509_USER_PROXY=$B expect 0 "KEY" $vws list
+X509_USER_PROXY=$VWS_PKI/users/alice/proxy-limited.pem \
+    expect 1 "not allowed to create" $vws register "$ex/tiny-guest.xml"
+X509_USER_PROXY=$VWS_PKI/users/mallory/proxy.pem \
+    expect 1 "not allowed to create" $vws register "$ex/tiny-guest.xml"
+X509_USER_PROXY=$VWS_PKI/users/alice/proxy-expired.pem \
+    expect 1 "cannot talk to the service" $vws list
+# the image pool: admins only; in use cannot be removed
+expect 1 "admin only" $admin images add "$ex/image-kernel.xml"
+X509_USER_PROXY=$ADMIN expect 0 "image 'tiny' registered" $admin images add "$ex/image-kernel.xml"
+X509_USER_PROXY=$ADMIN expect 1 "exists in the pool" $admin images add "$ex/image-kernel.xml"
+expect 0 "EPR in $dir/d.epr" $vws register -o "$dir/d.epr" "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
+X509_USER_PROXY=$ADMIN expect 1 "uses it" $admin images remove tiny
+expect 0 "kernel+initrd" $vws images
+expect 0 "destroyed" $vws destroy "$dir/d.epr"
+X509_USER_PROXY=$ADMIN expect 0 "removed" $admin images remove tiny
+expect 1 "no image 'tiny' in the pool" $vws register "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
+# bad EPR files and usage
+printf 'garbage' > "$dir/bad.epr"
+expect 1 "malformed XML" $vws status "$dir/bad.epr"
+printf '<wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>https://localhost/</wsa:Address></wsa:EndpointReference>' > "$dir/nokey.epr"
+expect 1 "no vws:WorkspaceKey" $vws status "$dir/nokey.epr"
+expect 1 "document type declaration" $vws status "$src/tests/corpus/xml/xxe-passwd.xml"
+expect 2 "unknown command" $vws frobnicate
+expect 2 "usage" $vws status
+expect 0 "destroyed" $vws destroy "$dir/w.epr"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
