@@ -147,3 +147,24 @@ vws_parse_u64(const char *s, uint64_t *out)
     *out = v;
     return 0;
 }
+
+bool
+vws_is_hostname(const char *s)
+{
+    size_t len = 0, label = 0;
+
+    for (; s[len]; len++) {
+        unsigned char c = (unsigned char)s[len];
+        if (c == '.') {
+            if (label == 0 || s[len - 1] == '-')
+                return false;
+            label = 0;
+        } else if (isalnum(c) || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return len > 0 && len <= 253 && label > 0 && s[len - 1] != '-';
+}

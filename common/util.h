@@ -6,6 +6,7 @@
 #ifndef VWS_UTIL_H
 #define VWS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,9 @@ int vws_strlcpy(char *dst, const char *src, size_t dstsize);
  * empty, trailing junk, out of range. */
 int vws_parse_i64(const char *s, int64_t *out);
 int vws_parse_u64(const char *s, uint64_t *out);
+
+/* S is an RFC 1123 host name: labels of letters, digits and inner '-', at
+ * most 63 characters each, 253 in all. */
+bool vws_is_hostname(const char *s);
 
 #endif /* VWS_UTIL_H */

@@ -91,29 +91,6 @@ mac_is_multicast(const char *mac)
     return first & 1u;
 }
 
-/* A DNS name: labels of letters, digits and inner '-', 1..63 each, at most
- * 253 in all. */
-static bool
-is_hostname(const char *s)
-{
-    size_t len = 0, label = 0;
-
-    for (; s[len]; len++) {
-        unsigned char c = (unsigned char)s[len];
-        if (c == '.') {
-            if (label == 0 || s[len - 1] == '-')
-                return false;
-            label = 0;
-        } else if (isalnum(c) || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return len > 0 && len <= 253 && label > 0 && s[len - 1] != '-';
-}
-
 /* ---- the parser ------------------------------------------------------- */
 
 struct entry_src {
@@ -271,7 +248,7 @@ parse_address_line(struct parser *p, char *line)
     if (n < 2)
         return fail(p, p->line, "an address line is 'hostname ip [mac]', "
                     "not '%.64s'", w[0]);
-    if (!is_hostname(w[0]))
+    if (!vws_is_hostname(w[0]))
         return fail(p, p->line, "invalid hostname '%.64s'", w[0]);
     if (!parse_ipv4(w[1], &ip))
         return fail(p, p->line, "invalid IP address '%.64s'", w[1]);

@@ -189,29 +189,6 @@ vws_wsca_credential_release(struct vws_wsca_credential *cred)
     memset(cred, 0, sizeof(*cred));
 }
 
-/* A DNS name: labels of letters, digits and '-' (not at either end), 1..63
- * each, at most 253 in all. */
-static bool
-is_dns_name(const char *s)
-{
-    size_t len = 0, label = 0;
-
-    for (; s[len]; len++) {
-        unsigned char c = (unsigned char)s[len];
-        if (c == '.') {
-            if (label == 0 || s[len - 1] == '-')
-                return false;
-            label = 0;
-        } else if (isalnum(c) || (c == '-' && label > 0)) {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return len > 0 && len <= 253 && label > 0 && s[len - 1] != '-';
-}
-
 /* Add extension NID with VALUE (OpenSSL's config syntax) to X. */
 static int
 add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
@@ -333,7 +310,7 @@ vws_wsca_issue(struct vws_wsca *ca, const char *key, const char *hostname,
                          "a CA and a workspace key (UUID)");
         return -1;
     }
-    if (hostname && !is_dns_name(hostname)) {
+    if (hostname && !vws_is_hostname(hostname)) {
         vws_report_error(VWS_ERR_INVALID_ARG, "invalid hostname '%.80s' for "
                          "the certificate of workspace '%s'", hostname, key);
         return -1;
