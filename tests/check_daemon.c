@@ -459,7 +459,13 @@ START_TEST(test_no_handshake)
     dt = time_to_close(fd, NULL, 5);
     ck_assert_msg(dt < 2.5, "silent client still open after %.2fs", dt);
     close(fd);
-    vws_daemon_get_stats(t->d, &st);
+    /* the worker counts the refusal after it closed the socket: poll */
+    for (int i = 0; i < 100; i++) {
+        vws_daemon_get_stats(t->d, &st);
+        if (st.refused >= 1)
+            break;
+        usleep(20000);
+    }
     ck_assert_uint_eq(st.refused, 1);
     ck_assert_int_eq(call_meta(soap, port, "ws-ok"), SOAP_OK);
     vws_soap_free(soap);
@@ -574,7 +580,9 @@ START_TEST(test_oversized)
     memset(fits, 'b', 8 * 1024);
     fits[8 * 1024] = '\0';
     ck_assert_int_ne(call_meta(soap, port, big), SOAP_OK);
-    soap_closesock(soap);
+    /* a new connection: the refused request's unsent bytes must not be
+     * read as the next request on a kept-alive one (seen under valgrind) */
+    soap_force_closesock(soap);
     ck_assert_int_eq(call_meta(soap, port, fits), SOAP_OK);
     ck_assert_int_eq(call_meta(soap, port, "ws-small"), SOAP_OK);
     free(big);
