@@ -45,6 +45,7 @@
 #include <sqlite3.h>
 
 #include "common/xstime.h"
+#include "db.h"
 #include "manager/cache.h"
 #include "internal.h"
 
@@ -78,10 +79,10 @@ struct entry {
 struct vws_cache {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    sqlite3 *db;
+    struct vws_db dbh;      /* common/db.c: open, migrations, transactions */
+    sqlite3 *db;            /* dbh.db */
     char *dir;
     char *tdir;
-    char *dbpath;
     uint64_t limit;
     enum vws_cache_policy policy;
     struct entry *entries;
@@ -182,51 +183,6 @@ file_path(const struct vws_cache *c, const char *sha256, const char *suffix)
     return vws_asprintf("%s/%s%s", c->tdir, sha256, suffix);
 }
 
-/* ---- SQLite (the caller holds the lock) ------------------------------- */
-
-static int
-sql_fail(struct vws_cache *c, const char *what)
-{
-    vws_report_error(VWS_ERR_IO, "cache index '%s': %s: %s", c->dbpath, what,
-                     sqlite3_errmsg(c->db));
-    return -1;
-}
-
-static int
-exec(struct vws_cache *c, const char *sql, const char *what)
-{
-    char *msg = NULL;
-
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        vws_report_error(VWS_ERR_IO, "cache index '%s': %s: %s", c->dbpath,
-                         what, msg ? msg : sqlite3_errmsg(c->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-begin(struct vws_cache *c)
-{
-    return exec(c, "BEGIN IMMEDIATE", "cannot begin a transaction");
-}
-
-static int
-commit(struct vws_cache *c)
-{
-    return exec(c, "COMMIT", "cannot commit");
-}
-
-static void
-rollback(struct vws_cache *c)
-{
-    if (!sqlite3_get_autocommit(c->db) &&
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-        VWS_WARN("cache index '%s': rollback failed: %s", c->dbpath,
-                 sqlite3_errmsg(c->db));
-}
-
 /* Run SQL with the text and integer parameters given as a format:
  * 't' = const char *, 'i' = int64_t.  Returns the number of rows changed,
  * or -1. */
@@ -238,7 +194,7 @@ run(struct vws_cache *c, const char *sql, const char *types, ...)
     int rc;
 
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(c, "cannot prepare a statement");
+        return vws_db_fail(&c->dbh, "cannot prepare a statement");
     va_start(ap, types);
     for (int i = 0; types[i]; i++) {
         if (types[i] == 't')
@@ -251,17 +207,11 @@ run(struct vws_cache *c, const char *sql, const char *types, ...)
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return sql_fail(c, "cannot write");
+        return vws_db_fail(&c->dbh, "cannot write");
     return sqlite3_changes(c->db);
 }
 
-struct migration {
-    int version;
-    const char *description;
-    const char *sql;
-};
-
-static const struct migration migrations[] = {
+static const struct vws_db_migration migrations[] = {
     { 1, "templates and their pins",
       "CREATE TABLE schema_version ("
       "  version INTEGER PRIMARY KEY,"
@@ -285,92 +235,6 @@ static const struct migration migrations[] = {
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,
                "one migration per schema version");
-
-static int
-read_version(struct vws_cache *c)
-{
-    sqlite3_stmt *st = NULL;
-    int version = -1, rc;
-
-    rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FROM sqlite_master "
-                            "WHERE type='table' AND name='schema_version'",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
-        goto fail;
-    rc = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc == 0)
-        return 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(version), 0) FROM "
-                           "schema_version", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
-        goto fail;
-    version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return version;
-
-fail:
-    sqlite3_finalize(st);
-    sql_fail(c, "cannot read the schema version");
-    return -1;
-}
-
-static int
-migrate(struct vws_cache *c)
-{
-    int version;
-
-    if (begin(c) < 0)
-        return -1;
-    if ((version = read_version(c)) < 0)
-        goto fail;
-    if (version > SCHEMA_VERSION) {
-        vws_report_error(VWS_ERR_UNSUPPORTED,
-                         "cannot open cache index '%s': its schema version "
-                         "is %d, this vws knows versions 1 to %d", c->dbpath,
-                         version, SCHEMA_VERSION);
-        goto fail;
-    }
-    for (size_t i = 0; i < VWS_N_ELEMENTS(migrations); i++) {
-        const struct migration *m = &migrations[i];
-        if (m->version <= version)
-            continue;
-        if (exec(c, m->sql, "cannot migrate the schema") < 0 ||
-            run(c, "INSERT INTO schema_version (version, applied, "
-                   "description) VALUES (?, ?, ?)", "iit",
-                (int64_t)m->version, vws_time_now_ms(), m->description) < 0)
-            goto fail;
-    }
-    return commit(c) < 0 ? (rollback(c), -1) : 0;
-
-fail:
-    rollback(c);
-    return -1;
-}
-
-static int
-pragma(struct vws_cache *c, const char *sql, const char *expect)
-{
-    sqlite3_stmt *st = NULL;
-    const char *got;
-    int rc = -1;
-
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW || step == SQLITE_DONE) {
-            got = step == SQLITE_ROW
-                      ? (const char *)sqlite3_column_text(st, 0) : NULL;
-            if (!expect || (got && strcmp(got, expect) == 0))
-                rc = 0;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc < 0)
-        vws_report_error(VWS_ERR_IO, "cannot open cache index '%s': '%s' "
-                         "failed: %s", c->dbpath, sql, sqlite3_errmsg(c->db));
-    return rc;
-}
 
 /* ---- entries (the caller holds the lock) ------------------------------ */
 
@@ -455,10 +319,10 @@ pin_locked(struct vws_cache *c, struct entry *e, const char *instance)
 static int
 use_and_pin(struct vws_cache *c, struct entry *e, const char *instance)
 {
-    if (begin(c) < 0)
+    if (vws_db_begin(&c->dbh) < 0)
         return -1;
-    if (touch(c, e) < 0 || pin_locked(c, e, instance) < 0 || commit(c) < 0) {
-        rollback(c);
+    if (touch(c, e) < 0 || pin_locked(c, e, instance) < 0 || vws_db_commit(&c->dbh) < 0) {
+        vws_db_rollback(&c->dbh);
         return -1;
     }
     return 0;
@@ -519,13 +383,13 @@ make_room(struct vws_cache *c, const char *name, uint64_t size)
         if (!victim)
             break;      /* cannot happen after the check above */
         if (!in_tx) {
-            if (begin(c) < 0)
+            if (vws_db_begin(&c->dbh) < 0)
                 return -1;
             in_tx = true;
         }
         if (run(c, "DELETE FROM templates WHERE sha256 = ?", "t",
                 victim->sha256) < 0) {
-            rollback(c);
+            vws_db_rollback(&c->dbh);
             return -1;
         }
         c->stats.evictions++;
@@ -533,8 +397,8 @@ make_room(struct vws_cache *c, const char *name, uint64_t size)
                                   ? "evicted (least frequently used)"
                                   : "evicted (least recently used)");
     }
-    if (in_tx && commit(c) < 0) {
-        rollback(c);
+    if (in_tx && vws_db_commit(&c->dbh) < 0) {
+        vws_db_rollback(&c->dbh);
         return -1;
     }
     return 0;
@@ -591,7 +455,7 @@ load(struct vws_cache *c, bool verify)
                            "seq, uses, (SELECT count(*) FROM pins p WHERE "
                            "p.sha256 = t.sha256) FROM templates t", -1, &st,
                            NULL) != SQLITE_OK)
-        return sql_fail(c, "cannot read templates");
+        return vws_db_fail(&c->dbh, "cannot read templates");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *sha = (const char *)sqlite3_column_text(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -627,11 +491,11 @@ load(struct vws_cache *c, bool verify)
             entry_free(bad);
             bad = next;
         }
-        return sql_fail(c, "cannot read templates");
+        return vws_db_fail(&c->dbh, "cannot read templates");
     }
     if (!bad)
         return 0;
-    rc = begin(c);
+    rc = vws_db_begin(&c->dbh);
     while (bad) {
         struct entry *next = bad->next;
         char *path = file_path(c, bad->sha256, "");
@@ -644,10 +508,10 @@ load(struct vws_cache *c, bool verify)
         entry_free(bad);
         bad = next;
     }
-    if (rc == 0 && commit(c) < 0)
+    if (rc == 0 && vws_db_commit(&c->dbh) < 0)
         rc = -1;
     if (rc < 0)
-        rollback(c);
+        vws_db_rollback(&c->dbh);
     return rc;
 }
 
@@ -708,26 +572,25 @@ vws_cache_open(const struct vws_cache_options *opts)
     pthread_cond_init(&c->cond, NULL);
     c->dir = vws_strdup(opts->dir);
     c->tdir = vws_asprintf("%s/templates", opts->dir);
-    c->dbpath = vws_asprintf("%s/index.db", opts->dir);
     c->limit = opts->size_mb * MB;
     c->policy = opts->policy;
     if (mkdir_p1(c->dir) < 0 || mkdir_p1(c->tdir) < 0)
         goto fail;
-    if (sqlite3_open_v2(c->dbpath, &c->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        vws_report_error(VWS_ERR_IO, "cannot open cache index '%s': %s",
-                         c->dbpath,
-                         c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        goto fail;
+    {
+        static const struct vws_db_options dbo = {
+            .what = "cache index",
+            .migrations = migrations,
+            .n_migrations = VWS_N_ELEMENTS(migrations),
+            .busy_timeout_ms = BUSY_TIMEOUT_MS,
+        };
+        char *path = vws_asprintf("%s/index.db", opts->dir);
+        int rc = vws_db_open(&c->dbh, path, &dbo);
+
+        free(path);
+        if (rc < 0)
+            goto fail;
+        c->db = c->dbh.db;
     }
-    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
-    if (pragma(c, "PRAGMA journal_mode=WAL", "wal") < 0 ||
-        pragma(c, "PRAGMA synchronous=FULL", NULL) < 0 ||
-        pragma(c, "PRAGMA foreign_keys=ON", NULL) < 0 ||
-        pragma(c, "PRAGMA trusted_schema=OFF", NULL) < 0 ||
-        migrate(c) < 0 || pragma(c, "PRAGMA quick_check", "ok") < 0)
-        goto fail;
     if (load(c, opts->verify_sha256) < 0 || sweep(c) < 0)
         goto fail;
     if (c->used > c->limit) {
@@ -756,14 +619,11 @@ vws_cache_close(struct vws_cache *c)
         entry_free(c->entries);
         c->entries = next;
     }
-    if (c->db && sqlite3_close(c->db) != SQLITE_OK)
-        VWS_WARN("cache index '%s': close: %s", c->dbpath,
-                 sqlite3_errmsg(c->db));
+    vws_db_close(&c->dbh);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
     free(c->dir);
     free(c->tdir);
-    free(c->dbpath);
     free(c);
 }
 
@@ -813,14 +673,14 @@ do_fetch(struct vws_cache *c, struct entry *e, const char *instance,
         e->seq = ++c->seq;
         e->uses = 1;
         e->last_used = vws_time_now_ms();
-        if (begin(c) < 0 ||
+        if (vws_db_begin(&c->dbh) < 0 ||
             run(c, "INSERT INTO templates (sha256, name, size, added, "
                    "last_used, seq, uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 "ttiiiii", e->sha256, e->name, (int64_t)e->size,
                 e->last_used, e->last_used, (int64_t)e->seq,
                 (int64_t)e->uses) < 0 ||
-            pin_locked(c, e, instance) < 0 || commit(c) < 0) {
-            rollback(c);
+            pin_locked(c, e, instance) < 0 || vws_db_commit(&c->dbh) < 0) {
+            vws_db_rollback(&c->dbh);
             e->pins = 0;
             rc = -1;
         }
@@ -989,7 +849,7 @@ vws_cache_unpin_instance(struct vws_cache *c, const char *instance)
                           VWS_CACHE_MAX_INSTANCE) < 0)
         return -1;
     pthread_mutex_lock(&c->lock);
-    if (begin(c) < 0) {
+    if (vws_db_begin(&c->dbh) < 0) {
         rc = -1;
         goto out;
     }
@@ -1002,7 +862,7 @@ vws_cache_unpin_instance(struct vws_cache *c, const char *instance)
         if (n < 0)
             rc = -1;
     }
-    if (rc == 0 && commit(c) == 0) {
+    if (rc == 0 && vws_db_commit(&c->dbh) == 0) {
         /* recount from the rows only once they are committed */
         for (struct entry *e = c->entries; e; e = e->next) {
             sqlite3_stmt *st = NULL;
@@ -1017,7 +877,7 @@ vws_cache_unpin_instance(struct vws_cache *c, const char *instance)
             sqlite3_finalize(st);
         }
     } else {
-        rollback(c);
+        vws_db_rollback(&c->dbh);
         rc = -1;
     }
 out:
@@ -1144,7 +1004,7 @@ vws_cache_pinned_instances(struct vws_cache *c, char ***list, size_t *n)
     pthread_mutex_lock(&c->lock);
     if (sqlite3_prepare_v2(c->db, "SELECT DISTINCT instance FROM pins "
                            "ORDER BY instance", -1, &st, NULL) != SQLITE_OK) {
-        sql_fail(c, "cannot read pins");
+        vws_db_fail(&c->dbh, "cannot read pins");
         pthread_mutex_unlock(&c->lock);
         return -1;
     }
@@ -1158,7 +1018,7 @@ vws_cache_pinned_instances(struct vws_cache *c, char ***list, size_t *n)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        sql_fail(c, "cannot read pins");
+        vws_db_fail(&c->dbh, "cannot read pins");
         pthread_mutex_unlock(&c->lock);
         vws_cache_instances_free(out, count);
         return -1;

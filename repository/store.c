@@ -42,6 +42,7 @@
 
 #include "common/uuid.h"
 #include "common/xstime.h"
+#include "db.h"
 #include "repository/store.h"
 #include "repository/wsca.h"
 #include "internal.h"
@@ -58,9 +59,8 @@ struct stmt_slot {
 
 struct vws_store {
     pthread_mutex_t lock;
-    sqlite3 *db;
-    char *path;
-    int version;
+    struct vws_db dbh;      /* common/db.c: open, migrations, transactions */
+    sqlite3 *db;            /* dbh.db */
     struct vws_wsca *wsca;
     int64_t max_credential_seconds;
     struct stmt_slot stmts[STMT_CACHE_SIZE];
@@ -451,16 +451,6 @@ check_text(const char *what, const char *s, size_t max, bool required,
     return 0;
 }
 
-/* ---- SQLite plumbing (the caller holds the mutex) --------------------- */
-
-static int
-sql_fail(struct vws_store *s, const char *what)
-{
-    vws_report_error(VWS_ERR_IO, "store '%s': %s: %s", s->path, what,
-                     sqlite3_errmsg(s->db));
-    return -1;
-}
-
 /* The cached statement for SQL (a string literal), reset and unbound. */
 static sqlite3_stmt *
 stmt(struct vws_store *s, const char *sql)
@@ -472,7 +462,7 @@ stmt(struct vws_store *s, const char *sql)
             return s->stmts[i].st;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
                            NULL) != SQLITE_OK) {
-        sql_fail(s, "cannot prepare a statement");
+        vws_db_fail(&s->dbh, "cannot prepare a statement");
         return NULL;
     }
     if (s->n_stmts < STMT_CACHE_SIZE) {
@@ -497,43 +487,6 @@ done(sqlite3_stmt *st)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-}
-
-static int
-exec(struct vws_store *s, const char *sql, const char *what)
-{
-    char *msg = NULL;
-
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        vws_report_error(VWS_ERR_IO, "store '%s': %s: %s", s->path, what,
-                         msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-begin(struct vws_store *s)
-{
-    return exec(s, "BEGIN IMMEDIATE", "cannot begin a transaction");
-}
-
-static int
-commit(struct vws_store *s)
-{
-    return exec(s, "COMMIT", "cannot commit");
-}
-
-/* Roll back after a failure that is already reported: keep that report. */
-static void
-rollback(struct vws_store *s)
-{
-    if (sqlite3_get_autocommit(s->db))
-        return;
-    if (sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-        VWS_WARN("store '%s': rollback failed: %s", s->path,
-                 sqlite3_errmsg(s->db));
 }
 
 static void
@@ -569,7 +522,7 @@ step_done(struct vws_store *s, sqlite3_stmt *st, const char *what)
     int rc = sqlite3_step(st);
 
     if (rc != SQLITE_DONE) {
-        sql_fail(s, what);
+        vws_db_fail(&s->dbh, what);
         done(st);
         return -1;
     }
@@ -579,13 +532,7 @@ step_done(struct vws_store *s, sqlite3_stmt *st, const char *what)
 
 /* ---- schema and migrations -------------------------------------------- */
 
-struct migration {
-    int version;
-    const char *description;
-    const char *sql;
-};
-
-static const struct migration migrations[] = {
+static const struct vws_db_migration migrations[] = {
     { 1, "workspaces and the image pool",
       "CREATE TABLE schema_version ("
       "  version INTEGER PRIMARY KEY,"
@@ -645,193 +592,31 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
                VWS_STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
-/* The version of the database: 0 for an empty one.  -1 if it is not a vws
- * store or cannot be read. */
-static int
-read_version(struct vws_store *s)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, has_table = 0, n_tables = 0, version = -1;
-
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT name FROM sqlite_master WHERE type='table'",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        goto fail;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        n_tables++;
-        if (name && strcmp(name, "schema_version") == 0)
-            has_table = 1;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (rc != SQLITE_DONE)
-        goto fail;
-    if (!has_table) {
-        if (n_tables == 0)
-            return 0;
-        vws_report_error(VWS_ERR_INVALID,
-                         "cannot open store '%s': it is an SQLite database "
-                         "but not a vws store (no schema_version table)",
-                         s->path);
-        return -1;
-    }
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT coalesce(max(version), 0) "
-                            "FROM schema_version",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (version < 0)
-        goto fail;
-    return version;
-
-fail:
-    sqlite3_finalize(st);
-    vws_report_error(VWS_ERR_IO, "cannot open store '%s': %s", s->path,
-                     sqlite3_errmsg(s->db));
-    return -1;
-}
-
-static int
-migrate(struct vws_store *s)
-{
-    int version;
-
-    if (begin(s) < 0)
-        return -1;
-    if ((version = read_version(s)) < 0)
-        goto fail;
-    if (version > VWS_STORE_SCHEMA_VERSION) {
-        vws_report_error(VWS_ERR_UNSUPPORTED,
-                         "cannot open store '%s': its schema version is %d, "
-                         "this vws knows versions 1 to %d (a newer vws made "
-                         "it)", s->path, version, VWS_STORE_SCHEMA_VERSION);
-        goto fail;
-    }
-    for (size_t i = 0; i < VWS_N_ELEMENTS(migrations); i++) {
-        const struct migration *m = &migrations[i];
-        sqlite3_stmt *st;
-        char *what;
-        int rc;
-
-        if (m->version <= version)
-            continue;
-        what = vws_asprintf("cannot migrate to schema version %d",
-                            m->version);
-        rc = exec(s, m->sql, what);
-        free(what);
-        if (rc < 0)
-            goto fail;
-        st = stmt(s, "INSERT INTO schema_version (version, applied, "
-                     "description) VALUES (?, ?, ?)");
-        if (!st)
-            goto fail;
-        sqlite3_bind_int(st, 1, m->version);
-        sqlite3_bind_int64(st, 2, vws_time_now_ms());
-        bind_text(st, 3, m->description);
-        if (step_done(s, st, "cannot record the schema version") < 0)
-            goto fail;
-        if (version > 0)
-            VWS_INFO("store '%s': migrated to schema version %d (%s)",
-                     s->path, m->version, m->description);
-    }
-    if (commit(s) < 0)
-        goto fail;
-    s->version = VWS_STORE_SCHEMA_VERSION;
-    return 0;
-
-fail:
-    rollback(s);
-    return -1;
-}
-
-/* A PRAGMA whose one-row answer must be EXPECT (NULL: any). */
-static int
-pragma(struct vws_store *s, const char *sql, const char *expect)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    const char *got;
-
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-            got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-                                   : NULL;
-            if (expect && (!got || strcmp(got, expect) != 0)) {
-                vws_report_error(VWS_ERR_IO,
-                                 "cannot open store '%s': '%s' gave '%s', "
-                                 "not '%s'", s->path, sql,
-                                 got ? got : "nothing", expect);
-                sqlite3_finalize(st);
-                return -1;
-            }
-            sqlite3_finalize(st);
-            return 0;
-        }
-    }
-    vws_report_error(VWS_ERR_IO, "cannot open store '%s': %s", s->path,
-                     sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    return -1;
-}
-
 struct vws_store *
 vws_store_open(const char *path, const struct vws_store_options *opts)
 {
-    struct vws_store *s;
-    int fd;
+    static const struct vws_db_options dbo = {
+        .what = "store",
+        .migrations = migrations,
+        .n_migrations = VWS_N_ELEMENTS(migrations),
+        .busy_timeout_ms = VWS_STORE_BUSY_TIMEOUT_MS,
+        .private_file = true,            /* it holds the workspaces' keys */
+    };
+    struct vws_store *s = vws_calloc(1, sizeof(*s));
 
-    if (!path || !*path) {
-        vws_report_error(VWS_ERR_INVALID_ARG, "missing store path");
-        return NULL;
-    }
-    /* create it 0600 ourselves: it holds the workspaces' private keys */
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        vws_report_system_error("cannot open store '%s'", path);
-        return NULL;
-    }
-    close(fd);
-
-    s = vws_calloc(1, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
-    s->path = vws_strdup(path);
     if (opts) {
         s->wsca = opts->wsca;
         s->max_credential_seconds = opts->max_credential_seconds;
     }
     if (s->max_credential_seconds <= 0)
         s->max_credential_seconds = DEFAULT_CREDENTIAL_SECONDS;
-
-    if (sqlite3_open_v2(path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                        SQLITE_OPEN_EXRESCODE, NULL) != SQLITE_OK) {
-        vws_report_error(VWS_ERR_IO, "cannot open store '%s': %s", path,
-                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto fail;
+    if (vws_db_open(&s->dbh, path, &dbo) < 0) {
+        vws_store_close(s);
+        return NULL;
     }
-    sqlite3_busy_timeout(s->db, VWS_STORE_BUSY_TIMEOUT_MS);
-    if (pragma(s, "PRAGMA journal_mode=WAL", "wal") < 0 ||
-        pragma(s, "PRAGMA synchronous=FULL", NULL) < 0 ||
-        pragma(s, "PRAGMA foreign_keys=ON", NULL) < 0 ||
-        pragma(s, "PRAGMA trusted_schema=OFF", NULL) < 0 ||
-        migrate(s) < 0)
-        goto fail;
-    /* a database that is garbage past its header shows here, not later */
-    if (pragma(s, "PRAGMA quick_check", "ok") < 0)
-        goto fail;
+    s->db = s->dbh.db;
     return s;
-
-fail:
-    vws_store_close(s);
-    return NULL;
 }
 
 void
@@ -841,17 +626,15 @@ vws_store_close(struct vws_store *s)
         return;
     for (size_t i = 0; i < s->n_stmts; i++)
         sqlite3_finalize(s->stmts[i].st);
-    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
-        VWS_WARN("store '%s': close: %s", s->path, sqlite3_errmsg(s->db));
+    vws_db_close(&s->dbh);
     pthread_mutex_destroy(&s->lock);
-    free(s->path);
     free(s);
 }
 
 int
 vws_store_schema_version(struct vws_store *s)
 {
-    return s ? s->version : -1;
+    return s ? s->dbh.version : -1;
 }
 
 /* ---- workspace rows --------------------------------------------------- */
@@ -915,7 +698,7 @@ load_ws(struct vws_store *s, const char *key, struct vws_workspace *ws)
     if (rc == SQLITE_DONE)
         vws_report_error(VWS_ERR_NOT_FOUND, "no workspace '%s'", key);
     else
-        sql_fail(s, "cannot read a workspace");
+        vws_db_fail(&s->dbh, "cannot read a workspace");
     done(st);
     return -1;
 }
@@ -986,14 +769,14 @@ apply_op(struct vws_store *s, const char *key_in, const struct op_call *c,
     if (check_key(key_in, key) < 0)
         return -1;
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0 || load_ws(s, key, &ws) < 0)
+    if (vws_db_begin(&s->dbh) < 0 || load_ws(s, key, &ws) < 0)
         goto out;
     if (c->repeat_ok && c->host && ws.lock_holder &&
         strcmp(c->host, ws.lock_holder) == 0 &&
         (t->new_state == SAME || (int)ws.state == t->new_state) &&
         (t->new_location == SAME || (int)ws.location == t->new_location)) {
         /* a repeated report: nothing changes, nothing is stamped */
-        ret = commit(s);
+        ret = vws_db_commit(&s->dbh);
         goto done;
     }
     if (check_op(c->op, &ws, c->host, c->reporter) < 0)
@@ -1004,7 +787,7 @@ apply_op(struct vws_store *s, const char *key_in, const struct op_call *c,
         ws.location = (enum vws_ws_location)t->new_location;
     if (c->change && c->change(s, &ws, c->arg) < 0)
         goto out;
-    if (save_ws_state(s, &ws) < 0 || commit(s) < 0)
+    if (save_ws_state(s, &ws) < 0 || vws_db_commit(&s->dbh) < 0)
         goto out;
     ret = 0;
 done:
@@ -1012,7 +795,7 @@ done:
         ret = load_ws(s, key, out);
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
     vws_workspace_release(&ws);
     return ret;
@@ -1075,7 +858,7 @@ image_exists(struct vws_store *s, const char *name)
         vws_report_error(VWS_ERR_NOT_FOUND, "no image '%s' in the pool",
                          safe(name, q));
     else
-        sql_fail(s, "cannot read the image pool");
+        vws_db_fail(&s->dbh, "cannot read the image pool");
     return -1;
 }
 
@@ -1116,7 +899,7 @@ insert_ws(struct vws_store *s, const char *key, const char *owner,
         return -1;
     }
     if (rc != SQLITE_DONE) {
-        sql_fail(s, "cannot insert a workspace");
+        vws_db_fail(&s->dbh, "cannot insert a workspace");
         done(st);
         return -1;
     }
@@ -1196,19 +979,19 @@ vws_store_register(struct vws_store *s, const struct vws_workspace_spec *spec,
     }
 
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0)
+    if (vws_db_begin(&s->dbh) < 0)
         goto out;
     if (spec->image && image_exists(s, spec->image) < 0)
         goto out;
     if (insert_ws(s, key, spec->owner, spec->category, spec->description,
                   spec->deployment, spec->reservation, spec->lifecycle,
                   spec->image, spec->termination_time, cert, priv) < 0 ||
-        commit(s) < 0)
+        vws_db_commit(&s->dbh) < 0)
         goto out;
     ret = out ? load_ws(s, key, out) : 0;
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
     free(cert);
     free_key_pem(priv);
@@ -1280,7 +1063,7 @@ vws_store_select(struct vws_store *s, const struct vws_workspace_filter *f,
         read_ws(st, &list[count++]);
     }
     if (count < limit && rc != SQLITE_DONE) {
-        sql_fail(s, "cannot select workspaces");
+        vws_db_fail(&s->dbh, "cannot select workspaces");
         done(st);
         vws_workspace_list_free(list, count);
         goto out;
@@ -1378,7 +1161,7 @@ vws_store_clone(struct vws_store *s, const char *key_in, const char *owner,
         goto fail;
 
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0)
+    if (vws_db_begin(&s->dbh) < 0)
         goto out;
     /* again inside the transaction: it may have changed meanwhile */
     if (load_ws(s, key, &src) < 0 ||
@@ -1387,14 +1170,14 @@ vws_store_clone(struct vws_store *s, const char *key_in, const char *owner,
     if (insert_ws(s, nkey, owner, src.category, src.description,
                   src.deployment, NULL, src.lifecycle, src.image,
                   termination_time, cert, priv) < 0 ||
-        commit(s) < 0)
+        vws_db_commit(&s->dbh) < 0)
         goto out;
     ret = out ? load_ws(s, nkey, out) : 0;
     if (new_key)
         memcpy(new_key, nkey, VWS_UUID_BUFSIZE);
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
 fail:
     vws_workspace_release(&src);
@@ -1416,13 +1199,13 @@ destroy_locked(struct vws_store *s, const char *key, int64_t expired_before,
     vws_workspace_init(&ws);
     if (was)
         vws_workspace_init(was);
-    if (begin(s) < 0)
+    if (vws_db_begin(&s->dbh) < 0)
         return -1;
     if (load_ws(s, key, &ws) < 0)
         goto fail;
     if (expired_before > 0 && (ws.termination_time == VWS_STORE_NEVER ||
                                ws.termination_time >= expired_before)) {
-        rollback(s);
+        vws_db_rollback(&s->dbh);
         vws_workspace_release(&ws);
         return 1;
     }
@@ -1432,7 +1215,7 @@ destroy_locked(struct vws_store *s, const char *key, int64_t expired_before,
     if (!(st = stmt(s, "DELETE FROM workspaces WHERE key = ?")))
         goto fail;
     bind_text(st, 1, key);
-    if (step_done(s, st, "cannot delete a workspace") < 0 || commit(s) < 0)
+    if (step_done(s, st, "cannot delete a workspace") < 0 || vws_db_commit(&s->dbh) < 0)
         goto fail;
     if (was)
         *was = ws;
@@ -1440,7 +1223,7 @@ destroy_locked(struct vws_store *s, const char *key, int64_t expired_before,
         vws_workspace_release(&ws);
     return 0;
 fail:
-    rollback(s);
+    vws_db_rollback(&s->dbh);
     vws_workspace_release(&ws);
     return -1;
 }
@@ -1609,7 +1392,7 @@ vws_store_sweep_expired(struct vws_store *s, int64_t now_ms,
         vws_strlcpy(keys[n++], k ? k : "", VWS_UUID_BUFSIZE);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        sql_fail(s, "cannot find expired workspaces");
+        vws_db_fail(&s->dbh, "cannot find expired workspaces");
         done(st);
         pthread_mutex_unlock(&s->lock);
         free(keys);
@@ -1761,7 +1544,7 @@ vws_store_image_register(struct vws_store *s, const struct vws_image *img)
     sha = lower_dup(img->sha256);
     isha = img->initrd_sha256 ? lower_dup(img->initrd_sha256) : NULL;
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0)
+    if (vws_db_begin(&s->dbh) < 0)
         goto out;
     st = stmt(s, "INSERT INTO images (name, format, location, size, sha256, "
                  "initrd_location, initrd_size, initrd_sha256, cmdline, "
@@ -1789,13 +1572,13 @@ vws_store_image_register(struct vws_store *s, const struct vws_image *img)
         goto out;
     }
     if (rc != SQLITE_DONE) {
-        sql_fail(s, "cannot insert an image");
+        vws_db_fail(&s->dbh, "cannot insert an image");
         goto out;
     }
-    ret = commit(s);
+    ret = vws_db_commit(&s->dbh);
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
     free(sha);
     free(isha);
@@ -1853,7 +1636,7 @@ vws_store_image_get(struct vws_store *s, const char *name,
         vws_report_error(VWS_ERR_NOT_FOUND, "no image '%s' in the pool",
                          name);
     } else {
-        sql_fail(s, "cannot read an image");
+        vws_db_fail(&s->dbh, "cannot read an image");
     }
     done(st);
 out:
@@ -1882,7 +1665,7 @@ vws_store_image_list(struct vws_store *s, struct vws_image **out, size_t *n)
     }
     done(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        sql_fail(s, "cannot list images");
+        vws_db_fail(&s->dbh, "cannot list images");
         vws_image_list_free(list, count);
         goto out;
     }
@@ -1908,7 +1691,7 @@ vws_store_image_remove(struct vws_store *s, const char *name)
         return -1;
     }
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0 || image_exists(s, name) < 0)
+    if (vws_db_begin(&s->dbh) < 0 || image_exists(s, name) < 0)
         goto out;
     st = stmt(s, "SELECT min(key), count(*) FROM workspaces WHERE image = ?");
     if (!st)
@@ -1922,7 +1705,7 @@ vws_store_image_remove(struct vws_store *s, const char *name)
     }
     done(st);
     if (rc != SQLITE_ROW) {
-        sql_fail(s, "cannot count the users of an image");
+        vws_db_fail(&s->dbh, "cannot count the users of an image");
         goto out;
     }
     if (users > 0) {
@@ -1941,10 +1724,10 @@ vws_store_image_remove(struct vws_store *s, const char *name)
     bind_text(st, 1, name);
     if (step_done(s, st, "cannot remove an image") < 0)
         goto out;
-    ret = commit(s);
+    ret = vws_db_commit(&s->dbh);
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
@@ -1994,7 +1777,7 @@ find_lease(struct vws_store *s, const char *pool, const char *key,
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return sql_fail(s, "cannot read a lease");
+    return vws_db_fail(&s->dbh, "cannot read a lease");
 }
 
 /* Whether a lease row with COLUMN = VALUE (and POOL, if not NULL) exists:
@@ -2018,7 +1801,7 @@ lease_taken(struct vws_store *s, const char *pool, const char *ip,
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return sql_fail(s, "cannot read the leases");
+    return vws_db_fail(&s->dbh, "cannot read the leases");
 }
 
 /* A 52:54:00:xx:xx:xx (the QEMU/KVM prefix) no lease and no candidate
@@ -2078,12 +1861,12 @@ vws_store_lease_take(struct vws_store *s, const char *pool, const char *key_in,
             return -1;
         }
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0 || load_ws(s, key, &ws) < 0)
+    if (vws_db_begin(&s->dbh) < 0 || load_ws(s, key, &ws) < 0)
         goto out;
     if ((found = find_lease(s, pool, key, out)) < 0)
         goto out;
     if (found) {
-        ret = commit(s);
+        ret = vws_db_commit(&s->dbh);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -2127,13 +1910,13 @@ vws_store_lease_take(struct vws_store *s, const char *pool, const char *key_in,
             vws_report_error(VWS_ERR_INTERNAL, "lease vanished");
         goto out;
     }
-    ret = commit(s);
+    ret = vws_db_commit(&s->dbh);
     if (ret == 0)
         VWS_INFO("pool '%s': %s (%s, %s) leased to workspace '%s'", pool,
                  out->ip, out->hostname, out->mac, key);
 out:
     if (ret < 0) {
-        rollback(s);
+        vws_db_rollback(&s->dbh);
         vws_lease_release(out);
     }
     pthread_mutex_unlock(&s->lock);
@@ -2190,7 +1973,7 @@ vws_store_lease_list(struct vws_store *s, const char *pool, const char *key_in,
     }
     done(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        sql_fail(s, "cannot list leases");
+        vws_db_fail(&s->dbh, "cannot list leases");
         vws_lease_list_free(list, count);
         goto out;
     }
@@ -2211,12 +1994,12 @@ vws_store_lease_release(struct vws_store *s, const char *key_in)
     if (check_key(key_in, key) < 0)
         return -1;
     pthread_mutex_lock(&s->lock);
-    if (begin(s) < 0 || delete_leases(s, key, &count) < 0 || commit(s) < 0)
+    if (vws_db_begin(&s->dbh) < 0 || delete_leases(s, key, &count) < 0 || vws_db_commit(&s->dbh) < 0)
         goto out;
     ret = count;
 out:
     if (ret < 0)
-        rollback(s);
+        vws_db_rollback(&s->dbh);
     pthread_mutex_unlock(&s->lock);
     return ret;
 }
