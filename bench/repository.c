@@ -159,8 +159,12 @@ work(void *arg)
             break;
         }
         if (rc != SOAP_OK) {
-            w->errors++;
-            soap_closesock(c);
+            if (w->errors++ == 0) {
+                const char **f = soap_faultstring(c), **d = soap_faultdetail(c);
+                fprintf(stderr, "bench/repository: request failed (error %d): %s %s\n",
+                        c->error, f && *f ? *f : "", d && *d ? *d : "");
+            }
+            soap_force_closesock(c);
             continue;
         }
         if (w->n < w->cap)
