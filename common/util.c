@@ -168,3 +168,16 @@ vws_is_hostname(const char *s)
     }
     return len > 0 && len <= 253 && label > 0 && s[len - 1] != '-';
 }
+
+char *
+vws_trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}

@@ -34,6 +34,10 @@ int vws_strlcpy(char *dst, const char *src, size_t dstsize);
 int vws_parse_i64(const char *s, int64_t *out);
 int vws_parse_u64(const char *s, uint64_t *out);
 
+/* Strip leading and trailing white space (isspace) from S in place;
+ * returns the first non-space character of S. */
+char *vws_trim(char *s);
+
 /* S is an RFC 1123 host name: labels of letters, digits and inner '-', at
  * most 63 characters each, 253 in all. */
 bool vws_is_hostname(const char *s);

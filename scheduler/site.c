@@ -126,19 +126,6 @@ vws_site_set(vws_site *s, const char *key, const char *value,
     return 0;
 }
 
-static char *
-trim(char *s)
-{
-    char *e;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 int
 vws_site_load(vws_site *s, const char *path)
 {
@@ -163,7 +150,7 @@ vws_site_load(vws_site *s, const char *path)
         }
         if ((hash = strchr(line, '#')))
             *hash = '\0';
-        l = trim(line);
+        l = vws_trim(line);
         if (!*l || !strcmp(l, "[site]"))
             continue;
         free(where);
@@ -175,7 +162,7 @@ vws_site_load(vws_site *s, const char *path)
             goto cleanup;
         }
         *eq = '\0';
-        if (vws_site_set(s, trim(l), trim(eq + 1), where) < 0)
+        if (vws_site_set(s, vws_trim(l), vws_trim(eq + 1), where) < 0)
             goto cleanup;
     }
     if (ferror(f)) {

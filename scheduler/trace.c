@@ -85,19 +85,6 @@ vws_trace_sort(vws_trace *t)
             t->e[i].line = 0;
 }
 
-static char *
-trim(char *s)
-{
-    char *e;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 /* A whole non-negative integer field no larger than MAX. */
 static int
 field_int(const char *path, long line, const char *name, const char *s,
@@ -176,12 +163,12 @@ parse_paper_line(vws_trace *t, const char *path, long line, char *l,
         if (n == 10) {
             vws_report_error(VWS_ERR_PARSE,
                              "%s:%ld: more than 10 fields (unknown field '%s')",
-                             path, line, trim(tok));
+                             path, line, vws_trim(tok));
             return -1;
         }
         if (semi)
             *semi = '\0';
-        f[n++] = trim(tok);
+        f[n++] = vws_trim(tok);
         if (!semi)
             break;
         tok = semi + 1;
@@ -272,7 +259,7 @@ vws_trace_load_paper(vws_trace *t, const char *path, int64_t duration_s)
         }
         if ((hash = strchr(buf, '#')))
             *hash = '\0';
-        l = trim(buf);
+        l = vws_trim(buf);
         if (!*l)
             continue;
         if (too_many(t, path, line) ||
