@@ -45,6 +45,15 @@ vws_error_code_name(vws_error_code code)
     return code_names[code];
 }
 
+vws_error_code
+vws_error_code_parse(const char *name)
+{
+    for (int c = 0; name && c < VWS_ERR_LAST; c++)
+        if (code_names[c] && strcmp(code_names[c], name) == 0)
+            return (vws_error_code)c;
+    return VWS_ERR_INTERNAL;
+}
+
 static void
 error_set(vws_error_code code, const char *module, const char *file,
           const char *func, int line, const char *fmt, va_list ap,

@@ -81,5 +81,8 @@ void vws_error_reset(void);
 
 /* Short stable name of a code ("parse", "invalid", ...), for faults and logs. */
 const char *vws_error_code_name(vws_error_code code);
+/* The code named NAME (as vws_error_code_name() gives it), or
+ * VWS_ERR_INTERNAL for an unknown name.  Reports nothing. */
+vws_error_code vws_error_code_parse(const char *name);
 
 #endif /* VWS_ERROR_H */

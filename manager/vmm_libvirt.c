@@ -37,6 +37,7 @@
 #include <libxml/uri.h>
 
 #include "manager/vmm.h"
+#include "uuid.h"
 #include "internal.h"
 
 #define EMBED_PREFIX "qemu:///embed"
@@ -437,6 +438,11 @@ vws_vmm_domain_xml(const struct vws_vmm_domain_spec *spec)
     vws_buf_addf(&b, "<domain type='%s'>\n", spec->kvm ? "kvm" : "qemu");
     add_elem(&b, "  ", "name", name);
     free(name);
+    /* the workspace key as the domain's UUID: a saved state (whose XML
+     * carries the UUID) restores into a later definition of the same
+     * workspace, on this host or another */
+    if (spec->workspace_key && vws_uuid_is_valid(spec->workspace_key))
+        add_elem(&b, "  ", "uuid", spec->workspace_key);
     vws_buf_addf(&b, "  <memory unit='MiB'>%u</memory>\n", spec->memory_mb);
     vws_buf_addf(&b, "  <vcpu>%u</vcpu>\n", spec->vcpus);
     if (spec->cpu_percent > 0) {

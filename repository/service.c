@@ -37,6 +37,7 @@
 #include "repository/netpool.h"
 #include "repository/service.h"
 #include "repository/store.h"
+#include "wsdl/soap.h"
 #include "internal.h"
 
 #define NS_RL "http://docs.oasis-open.org/wsrf/rl-2"
@@ -46,47 +47,8 @@
 
 /* ---- faults ---- */
 
-static int
-client_error(vws_error_code code)
-{
-    switch (code) {
-    case VWS_ERR_INVALID_ARG: case VWS_ERR_PARSE: case VWS_ERR_INVALID:
-    case VWS_ERR_LIMIT: case VWS_ERR_SECURITY: case VWS_ERR_NOT_FOUND:
-    case VWS_ERR_EXISTS: case VWS_ERR_DENIED: case VWS_ERR_STATE:
-    case VWS_ERR_UNSUPPORTED:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static int
-fault(struct soap *soap, vws_error_code code, const char *message)
-{
-    struct vws_buf d = VWS_BUF_INIT;
-    char *msg = soap_strdup(soap, message);
-    char *detail;
-
-    vws_buf_addf(&d, "<vws:error xmlns:vws=\"urn:vws:1.0\" code=\"%s\">",
-                 vws_error_code_name(code));
-    vws_buf_add_xml_escaped(&d, message);
-    vws_buf_adds(&d, "</vws:error>");
-    detail = soap_strdup(soap, d.s);
-    vws_buf_release(&d);
-    if (client_error(code)) {
-        VWS_INFO("%s: %s", soap->action ? soap->action : "request", message);
-        return soap_sender_fault(soap, msg, detail);
-    }
-    VWS_ERROR("%s: %s", soap->action ? soap->action : "request", message);
-    return soap_receiver_fault(soap, msg, detail);
-}
-
-/* The error reported last on this thread, as a fault. */
-static int
-fault_last(struct soap *soap)
-{
-    return fault(soap, vws_error_code_last(), vws_error_message());
-}
+#define fault vws_soap_fault
+#define fault_last vws_soap_fault_last
 
 static int
 not_found(struct soap *soap, const char *key)

@@ -9,6 +9,7 @@
 #include "wsaapi.h"
 #include "RepositoryBinding.nsmap"   /* the same table for all four services */
 
+#include "strbuf.h"
 #include "wsdl/soap.h"
 #include "internal.h"
 
@@ -61,4 +62,78 @@ vws_soap_free(struct soap *soap)
     soap_destroy(soap);
     soap_end(soap);
     soap_free(soap);
+}
+
+/* ---- faults ---- */
+
+/* Whether CODE is the caller's mistake (a sender fault). */
+static int
+client_error(vws_error_code code)
+{
+    switch (code) {
+    case VWS_ERR_INVALID_ARG: case VWS_ERR_PARSE: case VWS_ERR_INVALID:
+    case VWS_ERR_LIMIT: case VWS_ERR_SECURITY: case VWS_ERR_NOT_FOUND:
+    case VWS_ERR_EXISTS: case VWS_ERR_DENIED: case VWS_ERR_STATE:
+    case VWS_ERR_UNSUPPORTED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+vws_soap_fault(struct soap *soap, vws_error_code code, const char *message)
+{
+    struct vws_buf d = VWS_BUF_INIT;
+    char *msg = soap_strdup(soap, message);
+    char *detail;
+
+    vws_buf_addf(&d, "<vws:error xmlns:vws=\"urn:vws:1.0\" code=\"%s\">",
+                 vws_error_code_name(code));
+    vws_buf_add_xml_escaped(&d, message);
+    vws_buf_adds(&d, "</vws:error>");
+    detail = soap_strdup(soap, d.s);
+    vws_buf_release(&d);
+    if (client_error(code)) {
+        VWS_INFO("%s: %s", soap->action ? soap->action : "request", message);
+        return soap_sender_fault(soap, msg, detail);
+    }
+    VWS_ERROR("%s: %s", soap->action ? soap->action : "request", message);
+    return soap_receiver_fault(soap, msg, detail);
+}
+
+int
+vws_soap_fault_last(struct soap *soap)
+{
+    return vws_soap_fault(soap, vws_error_code_last(), vws_error_message());
+}
+
+int
+vws_soap_call_failed(struct soap *soap, const char *what)
+{
+    const char **s = soap_faultstring(soap);
+    const char **d = soap_faultdetail(soap);
+    const char *text = s && *s ? *s : "no reason given";
+    vws_error_code code = VWS_ERR_IO;
+
+    if (soap->error == SOAP_CLI_FAULT || soap->error == SOAP_SVR_FAULT ||
+        soap->error == SOAP_FAULT) {
+        const char *c = d && *d ? strstr(*d, "code=\"") : NULL;
+        if (c) {
+            char name[32];
+            size_t n = strcspn(c + 6, "\"");
+            if (n < sizeof(name)) {
+                memcpy(name, c + 6, n);
+                name[n] = '\0';
+                code = vws_error_code_parse(name);
+                if (code == VWS_ERR_INTERNAL)
+                    code = VWS_ERR_IO;
+            }
+        }
+        vws_report_error(code, "%s: %s", what, text);
+    } else {
+        vws_report_error(VWS_ERR_IO, "%s: cannot talk to the service: %s%s%s", what,
+                         text, d && *d ? ": " : "", d && *d ? *d : "");
+    }
+    return -1;
 }

@@ -7,6 +7,8 @@
 #ifndef VWS_WSDL_SOAP_H
 #define VWS_WSDL_SOAP_H
 
+#include "common/error.h"
+
 struct soap;
 
 /* Answer an operation this endpoint does not serve with a SOAP client fault
@@ -23,6 +25,24 @@ struct soap *vws_soap_new_mode(int mode);
  * Returns NULL after reporting an error.  Free with vws_soap_free(). */
 struct soap *vws_soap_new(void);
 void vws_soap_free(struct soap *soap);
+
+/* ---- faults: the service edge ---- */
+
+/* Answer the request with a SOAP fault for CODE and MESSAGE: a sender
+ * fault (the caller's mistake: invalid, denied, not-found, state, ...) or
+ * a receiver fault (ours), whose detail is <vws:error code="NAME">MESSAGE
+ * </vws:error>.  Logged at info (sender) or error (receiver) level with the
+ * action.  Returns the gSOAP error code for the operation to return. */
+int vws_soap_fault(struct soap *soap, vws_error_code code, const char *message);
+/* The error reported last on this thread, as a fault. */
+int vws_soap_fault_last(struct soap *soap);
+
+/* After a failed client call on SOAP: report it as a vws error naming WHAT
+ * ("checkout of workspace 'K' at 'URL'").  A fault with a vws:error detail
+ * keeps its code and message; another fault is VWS_ERR_IO with its fault
+ * string; a transport failure is VWS_ERR_IO "cannot reach ...".  Returns
+ * -1. */
+int vws_soap_call_failed(struct soap *soap, const char *what);
 
 /* Limits applied to every message a vws program receives. */
 #define VWS_SOAP_MAX_MESSAGE (8u * 1024 * 1024)   /* bytes */
