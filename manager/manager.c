@@ -91,6 +91,8 @@ struct vws_manager {
 
 static const struct vws_db_migration migrations[] = {
     { 1, "instances",
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+      " applied INTEGER NOT NULL, description TEXT NOT NULL);"
       "CREATE TABLE instances ("
       " key TEXT PRIMARY KEY, owner TEXT NOT NULL, phase INTEGER NOT NULL,"
       " state INTEGER NOT NULL, domain TEXT, template TEXT, format TEXT,"

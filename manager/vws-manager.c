@@ -84,6 +84,12 @@ start(void *config, struct vws_daemon *d, struct vws_daemon_service *service)
 
     if (vws_repoclient_init(&g.repo, c->repository_url, gsi) < 0)
         return -1;
+    /* Globus reads its trusted CAs only from the environment
+     * (common/gridftp.h): set it before any thread starts */
+    if (gsi->cert_dir && setenv("X509_CERT_DIR", gsi->cert_dir, 1) < 0) {
+        vws_report_error(VWS_ERR_SYSTEM, "setenv X509_CERT_DIR failed");
+        return -1;
+    }
     o.vmm_uri = c->vmm_uri;
     o.vmm_faults = c->vmm_faults;
     o.state_dir = c->state_dir;

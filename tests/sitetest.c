@@ -113,6 +113,22 @@ sitetest_write(const char *rel, const char *text)
     free(p);
 }
 
+int
+sitetest_free_port(void)
+{
+    return free_port();
+}
+
+void
+sitetest_config(const char *name, int port, const char *text)
+{
+    char *rel = vws_asprintf("%s.conf", name);
+
+    config_port = port;
+    sitetest_write(rel, text);
+    free(rel);
+}
+
 void
 sitetest_repository_config(const char *name, const char *extra_daemon)
 {

@@ -23,6 +23,12 @@ void sitetest_write(const char *rel, const char *text);
  * EXTRA_DAEMON lines (may be NULL), listening on a free port of 127.0.0.1. */
 void sitetest_repository_config(const char *name, const char *extra_daemon);
 
+/* A free TCP port of 127.0.0.1 (free when asked). */
+int sitetest_free_port(void);
+/* Write DIR/NAME.conf with TEXT, a config that listens on PORT (what
+ * sitetest_start() waits for). */
+void sitetest_config(const char *name, int port, const char *text);
+
 /* Start PROGRAM (relative to $VWS_BUILDDIR) with "-f -c DIR/NAME.conf"
  * (the config written last), logging to DIR/NAME.log; wait until its port
  * accepts connections; return its pid and set *PORT.  Exits the process if
