@@ -2,7 +2,9 @@
 # vws-client.sh — the vws and vws-admin clients against a real site on
 # 127.0.0.1 (scripts/site: test PKI, ACL, pool, vws-repository): register,
 # status, query, list, set-termination, clone, destroy, the image pool;
-# refusals with their messages and exit codes; bad EPR files.
+# refusals with their messages and exit codes; bad EPR files; --json; the
+# Manager commands' usage errors (they need no Manager: its calls are
+# tested with the daemon).
 set -u
 src=${VWS_SRCDIR:-..}
 build=${VWS_BUILDDIR:-..}
@@ -73,6 +75,36 @@ expect 1 "no vws:WorkspaceKey" $vws status "$dir/nokey.epr"
 expect 1 "document type declaration" $vws status "$src/tests/corpus/xml/xxe-passwd.xml"
 expect 2 "unknown command" $vws frobnicate
 expect 2 "usage" $vws status
+# --json: one object, before or after the command
+expect 0 '"state":"shutdown"' $vws --json status "$dir/w.epr"
+expect 0 '"owner":"/O=Grid/OU=vws-test/CN=Alice"' $vws status "$dir/w.epr" --json
+if command -v python3 >/dev/null; then
+    expect 0 "shutdown" sh -c "$vws --json status '$dir/w.epr' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])'"
+fi
+# the Manager commands: which Manager, the EPR file, options
+expect 2 "say which Manager: --manager URL or \$VWS_MANAGER" env -u VWS_MANAGER $vws deploy "$dir/w.epr"
+expect 2 "say which Manager" env -u VWS_MANAGER $vws instance "$dir/w.epr"
+expect 2 "say which Manager" env -u VWS_MANAGER $vws instances
+expect 2 "say which Manager" env -u VWS_MANAGER $vws host
+expect 2 "say which Manager" env VWS_MANAGER= $vws stop "$dir/w.epr"
+M="--manager https://127.0.0.1:1/vws/manager"
+expect 1 "cannot open '$dir/none.epr'" $vws $M deploy "$dir/none.epr" --wait
+expect 1 "cannot open '$dir/none.epr'" env VWS_MANAGER=https://127.0.0.1:1/ $vws metadata "$dir/none.epr"
+expect 1 "malformed XML" $vws $M start "$dir/bad.epr"
+expect 1 "no vws:WorkspaceKey" $vws $M undeploy "$dir/nokey.epr"
+expect 2 "stop: bad --timeout 'soon': seconds from 0 to 3600" $vws $M stop "$dir/w.epr" --timeout soon
+expect 2 "bad --timeout '3601'" $vws $M stop "$dir/w.epr" --timeout 3601
+expect 2 "bad --timeout '-1'" $vws $M stop --timeout=-1 "$dir/w.epr"
+expect 2 "option '--timeout' needs a value" $vws $M stop "$dir/w.epr" --timeout
+expect 2 "option '--save-to' needs a value" $vws $M undeploy "$dir/w.epr" --save-to
+expect 2 "deploy: unknown option '--frobnicate'" $vws $M deploy "$dir/w.epr" --frobnicate
+expect 2 "pause: unknown option '--timeout'" $vws $M pause "$dir/w.epr" --timeout 5
+expect 2 "undeploy: unknown option '--wait'" $vws $M undeploy "$dir/w.epr" --wait
+expect 2 "usage: vws deploy EPR-FILE" $vws $M deploy
+expect 2 "usage: vws serialize EPR-FILE" $vws $M serialize "$dir/w.epr" "$dir/w.epr"
+expect 2 "usage: vws instances" $vws $M instances extra
+expect 2 "unknown option '--manager'" $vws deploy "$dir/w.epr" --manager https://127.0.0.1:1/
+expect 0 "deploy EPR-FILE" $vws help
 expect 0 "destroyed" $vws destroy "$dir/w.epr"
 
 echo "$pass passed, $fail failed"
