@@ -708,9 +708,9 @@ draw_progress(const struct mgr__InstanceStatusType *s)
         bar[WIDTH] = '\0';
         human_size(d, sizeof(d), done);
         human_size(t, sizeof(t), *s->bytesTotal);
-        fprintf(stderr, "\rstaging %s [%s] %3u%%  %s / %s\033[K", name, bar, pct, d, t);
+        fprintf(stderr, "\rstaging %.24s [%s] %3u%%  %s / %s\033[K", name, bar, pct, d, t);
     } else {
-        fprintf(stderr, "\rstaging %s ...\033[K", name);
+        fprintf(stderr, "\rstaging %.24s ...\033[K", name);
     }
     fflush(stderr);
 }
