@@ -39,12 +39,19 @@ __fac__Create(struct soap *soap, struct _fac__Create *req, struct _fac__CreateRe
         return soap_sender_fault(soap, "missing workspace or deployment request", NULL);
     if (req->vws__deploymentRequest->nodes > 8)
         return soap_sender_fault(soap, "more nodes than the site has", NULL);
-    resp->workspace.Address = soap_strdup(soap, "https://localhost:8444/vws/repository");
+    resp->agreement.Address = soap_strdup(soap, "https://localhost:8443/vws/agreement");
+    resp->agreementKey = soap_strdup(soap, KEY);
+    resp->__sizeworkspace = 1;
+    resp->workspace = soap_new_wsa5__EndpointReferenceType(soap, 1);
+    resp->workspace->Address = soap_strdup(soap, "https://localhost:8444/vws/repository");
     rp = soap_new_wsa5__ReferenceParametersType(soap, 1);
     rp->__size = 1;
     rp->__any = soap_malloc(soap, sizeof(char *));
     rp->__any[0] = soap_strdup(soap, "<WorkspaceKey xmlns=\"urn:vws:1.0\">" KEY "</WorkspaceKey>");
-    resp->workspace.ReferenceParameters = rp;
+    resp->workspace->ReferenceParameters = rp;
+    resp->__sizekey = 1;
+    resp->key = soap_malloc(soap, sizeof(char *));
+    resp->key[0] = soap_strdup(soap, KEY);
     return soap_wsa_reply(soap, NULL, "urn:vws:factory:1.0/CreateResponse");
 }
 
@@ -95,8 +102,13 @@ __agr__CreateAgreement(struct soap *soap, struct _agr__CreateAgreement *req,
                        struct _agr__CreateAgreementResponse *resp)
 {
     resp->agreement.Address = soap_strdup(soap, "https://localhost:8443/vws/agreement");
-    resp->state = req->offer->nodes <= 8 ? agr__AgreementStateType__observed
-                                         : agr__AgreementStateType__rejected;
+    resp->agreementStatus = soap_new_agr__AgreementStatusType(soap, 1);
+    resp->agreementStatus->key = soap_strdup(soap, KEY);
+    resp->agreementStatus->owner = soap_strdup(soap, "/O=Grid/OU=vws-test/CN=Alice");
+    resp->agreementStatus->terms = req->offer;
+    resp->agreementStatus->created = soap_strdup(soap, "2026-11-23T00:00:00Z");
+    resp->agreementStatus->state = req->offer->nodes <= 8 ? agr__AgreementStateType__pending
+                                                          : agr__AgreementStateType__rejected;
     return SOAP_OK;
 }
 
@@ -120,9 +132,11 @@ START_TEST(test_one_client_all_services)
         ck_assert_int_eq(soap_wsa_request(c, NULL, url, "urn:vws:factory:1.0/Create"), SOAP_OK);
         ck_assert_msg(soap_call___fac__Create(c, url, NULL, &req, &resp) == SOAP_OK,
                       "Create: %s", *soap_faultstring(c));
-        ck_assert_str_eq(resp.workspace.Address, "https://localhost:8444/vws/repository");
-        ck_assert_int_eq(resp.workspace.ReferenceParameters->__size, 1);
-        ck_assert_ptr_nonnull(strstr(resp.workspace.ReferenceParameters->__any[0], KEY));
+        ck_assert_int_eq(resp.__sizeworkspace, 1);
+        ck_assert_str_eq(resp.workspace[0].Address, "https://localhost:8444/vws/repository");
+        ck_assert_int_eq(resp.workspace[0].ReferenceParameters->__size, 1);
+        ck_assert_ptr_nonnull(strstr(resp.workspace[0].ReferenceParameters->__any[0], KEY));
+        ck_assert_str_eq(resp.key[0], KEY);
         soap_destroy(c);
         soap_end(c);
     }
@@ -166,10 +180,10 @@ START_TEST(test_one_client_all_services)
         snprintf(url, sizeof(url), "%s", soaptest_url(srv, "vws/agreement"));
         req.offer = soaptest_request(c, 4);
         ck_assert_int_eq(soap_call___agr__CreateAgreement(c, url, NULL, &req, &resp), SOAP_OK);
-        ck_assert_int_eq(resp.state, agr__AgreementStateType__observed);
+        ck_assert_int_eq(resp.agreementStatus->state, agr__AgreementStateType__pending);
         req.offer = soaptest_request(c, 64);
         ck_assert_int_eq(soap_call___agr__CreateAgreement(c, url, NULL, &req, &resp), SOAP_OK);
-        ck_assert_int_eq(resp.state, agr__AgreementStateType__rejected);
+        ck_assert_int_eq(resp.agreementStatus->state, agr__AgreementStateType__rejected);
         soap_destroy(c);
         soap_end(c);
     }

@@ -65,7 +65,14 @@ __fac__Create(struct soap *soap, struct _fac__Create *req, struct _fac__CreateRe
 
     if (vws_gsi_check_proxy(id, true, "create workspaces") < 0)
         return soap_sender_fault(soap, vws_error_message(), NULL);
-    resp->workspace.Address = soap_strdup(soap, "https://localhost/vws/repository");
+    resp->agreement.Address = soap_strdup(soap, "https://localhost/vws/agreement");
+    resp->agreementKey = soap_strdup(soap, "6f1c2a9e-3b4d-4e5f-8a6b-7c8d9e0f1a2b");
+    resp->__sizeworkspace = 1;
+    resp->workspace = soap_new_wsa5__EndpointReferenceType(soap, 1);
+    resp->workspace->Address = soap_strdup(soap, "https://localhost/vws/repository");
+    resp->__sizekey = 1;
+    resp->key = soap_malloc(soap, sizeof(char *));
+    resp->key[0] = resp->agreementKey;
     return SOAP_OK;
 }
 
