@@ -72,6 +72,9 @@ typedef struct vws_lease {
     vws_time actual_start, actual_end;  /* usable time, or -1 */
     int pending;           /* image instances still being prepared */
     int cut;               /* an ASAP lease stopped at its booking's end */
+    int cancelled;         /* terminated early (vws_sched_cancel) */
+    int restored;          /* re-admitted on given hosts (vws_sched_restore);
+                              its preparation may be late */
 
     int transfers, hits, misses, half_misses;
     int deployed;          /* instances made ready */

@@ -97,6 +97,8 @@ struct vws_sched {
     int scheduling;        /* re-entrancy guard for the ASAP pass */
     int dirty;             /* room was given back since the last pass */
     size_t place_cursor;   /* where placement looks for uncached hosts */
+    unsigned char *down;   /* per host: no new placements (NULL: none yet) */
+    size_t ndown;
 };
 
 /* Placement (policy/placement.c): choose a host for each of L's nodes

@@ -34,6 +34,7 @@
 #include "internal.h"
 
 static void schedule_queue(vws_sched *s);
+static int too_big_for_available(vws_sched *s, vws_lease *l);
 static void ev_xfer_start(void *arg, uint64_t tag, vws_time now);
 static void xfer_done(void *ctx, void *handle, vws_time now);
 
@@ -96,6 +97,7 @@ vws_sched_free(vws_sched *s)
     free(s->queue);
     free(s->xfers);
     free(s->flex);
+    free(s->down);
     vws_slottable_free(s->st);
     vws_network_free(s->net);
     free(s);
@@ -595,6 +597,17 @@ ev_xfer_start(void *arg, uint64_t tag, vws_time now)
                      ev_xfer_done_est, x, 0);
 }
 
+/* L runs from now: its state and the lease_started hook, once. */
+static void
+lease_run(vws_sched *s, vws_lease *l)
+{
+    if (l->state == VWS_LEASE_RUNNING)
+        return;
+    l->state = VWS_LEASE_RUNNING;
+    if (s->hooks.lease_started)
+        s->hooks.lease_started(s->hooks.ctx, l);
+}
+
 static void
 lease_finish(vws_sched *s, vws_lease *l, vws_time now)
 {
@@ -662,8 +675,11 @@ ev_lease_start(void *arg, uint64_t tag, vws_time now)
 {
     struct lease_ev *e = arg;
 
-    if (e->l->state == VWS_LEASE_ACCEPTED && e->l->ready >= 0)
-        e->l->state = VWS_LEASE_RUNNING;
+    /* An AR_WINDOW lease runs when its event comes, not when its window
+     * opens (window_fire). */
+    if (e->l->type == VWS_LEASE_AR && e->l->state == VWS_LEASE_ACCEPTED &&
+        e->l->ready >= 0)
+        lease_run(e->s, e->l);
     free(e);
 }
 
@@ -678,14 +694,14 @@ window_fire(vws_sched *s, vws_lease *l, vws_time t)
     l->event = t;
     end = t + l->duration;
     l->actual_end = end;
-    if (l->ready >= 0) {
+    if (l->ready >= 0)
         l->actual_start = l->ready > t ? l->ready : t;
-        l->state = VWS_LEASE_RUNNING;
-    }
     /* Give back the rest of the window. */
     if (end < l->booked_end && lease_rebook_vms(s, l, l->booked_start, end) < 0)
         VWS_WARN("lease %" PRIu64 ": cannot shrink its booking", l->id);
     arm_end(s, l, end);
+    if (l->ready >= 0)
+        lease_run(s, l);
 }
 
 static void
@@ -702,12 +718,8 @@ int
 vws_sched_signal(vws_sched *s, uint64_t lease_id)
 {
     vws_time now = vws_clock_now(s->clock);
-    vws_lease *l = NULL;
-    size_t i;
+    vws_lease *l = vws_sched_find(s, lease_id);
 
-    for (i = 0; i < s->nleases; i++)
-        if (s->leases[i]->id == lease_id)
-            l = s->leases[i];
     if (!l) {
         vws_report_error(VWS_ERR_NOT_FOUND, "no lease %" PRIu64, lease_id);
         return -1;
@@ -730,21 +742,20 @@ lease_ready(vws_sched *s, vws_lease *l, vws_time now)
     switch (l->type) {
     case VWS_LEASE_AR:
         if (now >= l->start && now < l->end)
-            l->state = VWS_LEASE_RUNNING;
+            lease_run(s, l);
         break;
     case VWS_LEASE_AR_WINDOW:
         if (l->event >= 0) {
             l->actual_start = now > l->event ? now : l->event;
             if (l->actual_start > l->actual_end)
                 l->actual_start = l->actual_end;
-            l->state = VWS_LEASE_RUNNING;
+            lease_run(s, l);
         }
         break;
     case VWS_LEASE_ASAP:
     case VWS_LEASE_IMMEDIATE: {
         vws_time end = now + l->duration;
 
-        l->state = VWS_LEASE_RUNNING;
         l->actual_start = now;
         s->stats.wait_total += now - l->submit;
         s->stats.waited++;
@@ -758,6 +769,7 @@ lease_ready(vws_sched *s, vws_lease *l, vws_time now)
         }
         l->actual_end = end;
         arm_end(s, l, end);
+        lease_run(s, l);
         schedule_queue(s);
         break;
     }
@@ -864,7 +876,7 @@ vws_sched_check(const vws_sched *s)
             continue;
         /* Only hybrid promises it: naive strategies start late copies
          * inside the lease when their transfers ran late. */
-        if (!s->staging->edf || s->site.admit_late)
+        if (!s->staging->edf || s->site.admit_late || l->restored)
             continue;
         for (j = 0; j < l->nbookings; j++) {
             const struct vws_booking *b = &l->bookings[j];
@@ -930,17 +942,22 @@ reject(vws_sched *s, vws_lease *l)
         s->hooks.lease_done(s->hooks.ctx, l);
 }
 
-/* Admit an AR or AR_WINDOW lease now, or reject it with a reason. */
+/* Admit an AR or AR_WINDOW lease now, or reject it with a reason.
+ * FIXED (vws_sched_restore): L->host is given and known to fit from
+ * max(start, now); preparation that cannot be on time is admitted late. */
 static void
-admit_ar(vws_sched *s, vws_lease *l, vws_time now)
+admit_ar(vws_sched *s, vws_lease *l, vws_time now, int fixed)
 {
     vws_time bs = l->start;
     vws_time be = l->type == VWS_LEASE_AR ? l->end : l->end + l->duration;
     vws_time copy = s->site.local_copy;
+    int late_ok = s->site.admit_late || fixed;
     vws_time need_by;
     struct prep_plan p;
     size_t i;
 
+    if (fixed && bs < now)
+        bs = now;
     if (bs < now) {
         snprintf(l->reason, sizeof(l->reason),
                  "start %.3f s is in the past (now %.3f s)",
@@ -948,7 +965,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
         reject(s, l);
         return;
     }
-    if (vws_place(s, l, bs, be) < 0) {
+    if (!fixed && vws_place(s, l, bs, be) < 0) {
         reject(s, l);
         return;
     }
@@ -957,8 +974,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
     if (!s->staging->inside_lease) {
         /* A hit needs its copy done by the start too. */
         for (i = 0; i < p.nu; i++)
-            if (p.u[i].kind == UNIT_HIT && now + copy > bs &&
-                !s->site.admit_late) {
+            if (p.u[i].kind == UNIT_HIT && now + copy > bs && !late_ok) {
                 snprintf(l->reason, sizeof(l->reason),
                          "the local copy needs %.1f s but the lease starts "
                          "in %.1f s", (double)copy / 1000.0,
@@ -985,6 +1001,11 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
                 if (p.u[i].kind == UNIT_ATTACH && p.u[i].attach->flexible)
                     p.u[i].attach->deadline = saved[i];
         free(saved);
+        /* Restored: its transfers go after the plan (commit_prep books
+         * them where the link is free), late rather than refused and
+         * without moving anyone else's. */
+        if (r < 0 && fixed)
+            r = 0;
         if (r < 0) {
             if (late == VWS_TIME_NEVER)
                 snprintf(l->reason, sizeof(l->reason),
@@ -995,13 +1016,14 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now)
                          "transfers would finish %.3f s late", (double)late / 1000.0);
             goto refuse;
         }
-    } else if (p.nnx && !s->site.admit_late &&
+    } else if (p.nnx && !late_ok &&
                s->staging->admit(s, l, now, need_by, p.total) < 0) {
         goto refuse;
     }
     if (lease_book_vms(s, l, bs, be) < 0) {
         snprintf(l->reason, sizeof(l->reason), "internal: %s",
                  vws_error_message());
+        lease_unbook_all(s, l, 0);
         goto refuse;
     }
     l->state = VWS_LEASE_ACCEPTED;
@@ -1295,7 +1317,7 @@ vws_sched_submit(vws_sched *s, const vws_lease_request *r)
     switch (l->type) {
     case VWS_LEASE_AR:
     case VWS_LEASE_AR_WINDOW:
-        admit_ar(s, l, now);
+        admit_ar(s, l, now, 0);
         break;
     case VWS_LEASE_IMMEDIATE:
         if (s->nqueue || try_grant(s, l, now, NULL) < 0) {
@@ -1306,6 +1328,10 @@ vws_sched_submit(vws_sched *s, const vws_lease_request *r)
         }
         break;
     case VWS_LEASE_ASAP:
+        if (too_big_for_available(s, l)) {
+            reject(s, l);
+            break;
+        }
         l->state = VWS_LEASE_QUEUED;
         if (s->nqueue == s->capqueue) {
             s->capqueue = s->capqueue ? s->capqueue * 2 : 64;
@@ -1323,4 +1349,312 @@ void
 vws_sched_compact(vws_sched *s)
 {
     vws_slottable_forget(s->st, vws_clock_now(s->clock));
+}
+
+/* ------------------------------------------------------------------ */
+/* control from a driver: cancel, host availability, restore, queries */
+
+vws_lease *
+vws_sched_find(const vws_sched *s, uint64_t lease_id)
+{
+    /* ids are given in registration order from 1 */
+    if (lease_id == 0 || lease_id > s->nleases)
+        return NULL;
+    return s->leases[lease_id - 1];
+}
+
+static int
+xfer_serves(const struct vws_xfer *x, const vws_lease *l)
+{
+    size_t i;
+
+    for (i = 0; i < x->nw; i++)
+        if (x->w[i].lease == l)
+            return 1;
+    return 0;
+}
+
+/* Drop the transfers not yet started that served only leases now done
+ * (L among them): their link and I/O bookings and their cache entries. */
+static void
+drop_unneeded_xfers(vws_sched *s, const vws_lease *l)
+{
+    size_t i, j;
+
+    for (i = 0; i < s->nxfers; i++) {
+        struct vws_xfer *x = s->xfers[i];
+        int needed = 0;
+
+        if (x->state != XFER_PLANNED || !xfer_serves(x, l))
+            continue;
+        for (j = 0; j < x->nw; j++)
+            if (x->w[j].lease->state != VWS_LEASE_DONE)
+                needed = 1;
+        if (needed)
+            continue;
+        vws_xfer_unbook(s, x);
+        x->state = XFER_DONE;
+        x->flexible = 0;
+        if (x->to_cache) {
+            vws_cache_entry *e = vws_cache_lookup(s->cache[x->host], x->image);
+
+            if (e && e->data == x)
+                vws_cache_remove(s->cache[x->host], x->image);
+        }
+    }
+}
+
+int
+vws_sched_cancel(vws_sched *s, uint64_t lease_id)
+{
+    vws_time now = vws_clock_now(s->clock);
+    vws_lease *l = vws_sched_find(s, lease_id);
+    size_t i;
+
+    if (!l) {
+        vws_report_error(VWS_ERR_NOT_FOUND, "no lease %" PRIu64, lease_id);
+        return -1;
+    }
+    switch (l->state) {
+    case VWS_LEASE_QUEUED:
+        for (i = 0; i < s->nqueue; i++)
+            if (s->queue[i] == l) {
+                queue_remove(s, i);
+                break;
+            }
+        break;
+    case VWS_LEASE_ACCEPTED:
+        l->actual_start = l->actual_end = -1;
+        break;
+    case VWS_LEASE_RUNNING:
+        if (l->type == VWS_LEASE_AR)
+            l->actual_start = l->ready > l->start ? l->ready : l->start;
+        l->actual_end = now;
+        break;
+    default:
+        vws_report_error(VWS_ERR_STATE, "lease %" PRIu64 " is %s",
+                         lease_id, vws_lease_state_name(l->state));
+        return -1;
+    }
+    l->cancelled = 1;
+    l->end_gen++;              /* its end event goes stale */
+    lease_finish(s, l, now);
+    drop_unneeded_xfers(s, l);
+    schedule_queue(s);
+    return 0;
+}
+
+/* How many nodes of L the available hosts could hold at once, empty. */
+static int64_t
+available_room(const vws_sched *s, const vws_lease *l)
+{
+    vws_demand one;
+    int64_t total = 0;
+    size_t h;
+    int k;
+
+    vws_lease_demand(s, l, &one);
+    for (h = 0; h < s->site.hosts; h++) {
+        const vws_demand *cap = vws_slottable_capacity(s->st, h);
+        int64_t n = INT64_MAX;
+
+        if (s->ndown && s->down[h])
+            continue;
+        for (k = 0; k < VWS_NDIMS; k++)
+            if (cap->v[k] > 0 && one.v[k] > 0 && cap->v[k] / one.v[k] < n)
+                n = cap->v[k] / one.v[k];
+        total += n;
+        if (total >= l->nodes)
+            break;
+    }
+    return total;
+}
+
+static int
+too_big_for_available(vws_sched *s, vws_lease *l)
+{
+    int64_t room;
+
+    if (!s->ndown)
+        return 0;
+    room = available_room(s, l);
+    if (room >= l->nodes)
+        return 0;
+    snprintf(l->reason, sizeof(l->reason),
+             "no room on the available hosts: %d nodes needed, %lld fit on "
+             "the %zu hosts in service", l->nodes, (long long)room,
+             s->site.hosts - s->ndown);
+    return 1;
+}
+
+int
+vws_sched_set_host_available(vws_sched *s, size_t host, int available)
+{
+    size_t i;
+
+    if (host >= s->site.hosts) {
+        vws_report_error(VWS_ERR_INVALID_ARG, "no host %zu (the site has %zu)",
+                         host, s->site.hosts);
+        return -1;
+    }
+    if (!s->down)
+        s->down = vws_calloc(s->site.hosts, 1);
+    if (!available == !!s->down[host])
+        return 0;
+    s->down[host] = !available;
+    if (available) {
+        s->ndown--;
+        s->dirty = 1;
+        schedule_queue(s);
+        return 0;
+    }
+    s->ndown++;
+    for (i = 0; i < s->nqueue;) {
+        vws_lease *l = s->queue[i];
+
+        if (too_big_for_available(s, l)) {
+            queue_remove(s, i);
+            reject(s, l);
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+int
+vws_sched_host_available(const vws_sched *s, size_t host)
+{
+    return host < s->site.hosts && !(s->ndown && s->down[host]);
+}
+
+/* Do L's nodes fit on L->host over [bs, be)?  1, or 0 with a reason. */
+static int
+fixed_fits(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
+{
+    vws_demand one, d;
+    size_t i, j;
+    int k;
+
+    vws_lease_demand(s, l, &one);
+    for (i = 0; i < (size_t)l->nodes; i++) {
+        int count = 0, seen = 0;
+
+        for (j = 0; j < i; j++)
+            if (l->host[j] == l->host[i])
+                seen = 1;
+        if (seen)
+            continue;
+        for (j = i; j < (size_t)l->nodes; j++)
+            if (l->host[j] == l->host[i])
+                count++;
+        for (k = 0; k < VWS_NDIMS; k++)
+            d.v[k] = one.v[k] * count;
+        if (!vws_slottable_fits(s->st, l->host[i], bs, be, &d)) {
+            snprintf(l->reason, sizeof(l->reason),
+                     "no room any more on host %zu for %d nodes over "
+                     "[%.3f s, %.3f s)", l->host[i], count,
+                     (double)bs / 1000.0, (double)be / 1000.0);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+vws_lease *
+vws_sched_restore(vws_sched *s, const vws_lease_request *r,
+                  const size_t *hosts)
+{
+    vws_time now = vws_clock_now(s->clock);
+    vws_time bs, be;
+    vws_lease *l;
+    size_t i;
+
+    if (vws_lease_request_check(r) < 0)
+        return NULL;
+    if (r->type != VWS_LEASE_AR && r->type != VWS_LEASE_AR_WINDOW) {
+        vws_report_error(VWS_ERR_INVALID_ARG,
+                         "only an advance reservation can be restored "
+                         "(give a started lease as AR at its booked times)");
+        return NULL;
+    }
+    for (i = 0; i < (size_t)r->nodes; i++)
+        if (hosts[i] >= s->site.hosts) {
+            vws_report_error(VWS_ERR_INVALID_ARG,
+                             "node %zu on host %zu: the site has %zu hosts",
+                             i, hosts[i], s->site.hosts);
+            return NULL;
+        }
+    l = lease_register(s, r, now);
+    l->restored = 1;
+    memcpy(l->host, hosts, (size_t)r->nodes * sizeof(*hosts));
+    bs = l->start > now ? l->start : now;
+    be = l->type == VWS_LEASE_AR ? l->end : l->end + l->duration;
+    if (be <= now) {
+        snprintf(l->reason, sizeof(l->reason),
+                 "its time ended at %.3f s (now %.3f s)", (double)be / 1000.0,
+                 (double)now / 1000.0);
+        reject(s, l);
+        return l;
+    }
+    if (!fixed_fits(s, l, bs, be)) {
+        reject(s, l);
+        return l;
+    }
+    if (l->type == VWS_LEASE_AR_WINDOW || l->start > now) {
+        admit_ar(s, l, now, 1);
+        return l;
+    }
+    /* An AR running since its start: its VMs are on the hosts. */
+    if (lease_book_vms(s, l, bs, be) < 0) {
+        lease_unbook_all(s, l, 0);
+        snprintf(l->reason, sizeof(l->reason), "internal: %s",
+                 vws_error_message());
+        reject(s, l);
+        return l;
+    }
+    l->granted = now;
+    l->ready = l->start;
+    s->stats.accepted++;
+    if (s->site.cache_policy != VWS_CACHE_NONE)
+        for (i = 0; i < (size_t)l->nodes; i++)
+            if (!vws_cache_lookup(s->cache[l->host[i]], l->image) &&
+                vws_cache_can_insert(s->cache[l->host[i]], l->image_mb) &&
+                vws_cache_insert(s->cache[l->host[i]], l->image, l->image_mb,
+                                 NULL, NULL) == 0)
+                vws_cache_set_ready(s->cache[l->host[i]], l->image);
+    l->state = VWS_LEASE_RUNNING;      /* already started: no hook */
+    arm_end(s, l, l->end);
+    return l;
+}
+
+size_t
+vws_sched_lease_staging(const vws_sched *s, uint64_t lease_id,
+                        vws_sched_staging *out, size_t max)
+{
+    const vws_lease *l = vws_sched_find(s, lease_id);
+    size_t i, n = 0;
+
+    if (!l)
+        return 0;
+    for (i = 0; i < s->nxfers; i++) {
+        const struct vws_xfer *x = s->xfers[i];
+
+        if (!xfer_serves(x, l))
+            continue;
+        if (n < max) {
+            vws_sched_staging *o = &out[n];
+
+            o->xfer = x->id;
+            o->host = x->host;
+            o->image = x->image;
+            o->mb = x->mb;
+            o->start = x->start >= 0 ? x->start : x->planned_start;
+            o->end = x->end >= 0 ? x->end : x->planned_end;
+            o->running = x->state == XFER_RUNNING;
+            o->done = x->state == XFER_DONE;
+        }
+        n++;
+    }
+    return n;
 }

@@ -70,6 +70,12 @@ typedef struct vws_sched_hooks {
      * valid until then. */
     void (*start_transfer)(void *ctx, uint64_t xfer_id, size_t host,
                            const char *image, double mb);
+    /* A lease starts running now (its state just became RUNNING): an AR
+     * at its start, an AR_WINDOW when its event came (or its window
+     * closed), an ASAP or IMMEDIATE lease once it left the queue — each
+     * as soon as its images are in place, if that is later.  Called once
+     * per lease, never for one that ends without running. */
+    void (*lease_started)(void *ctx, const vws_lease *l);
     void *ctx;
 } vws_sched_hooks;
 
@@ -98,6 +104,52 @@ int vws_sched_signal(vws_sched *s, uint64_t lease_id);
  * again at once).  0, or -1 (VWS_ERR_NOT_FOUND / VWS_ERR_STATE) for an
  * unknown transfer or one not running. */
 int vws_sched_transfer_done(vws_sched *s, uint64_t xfer_id, int ok);
+
+/* Terminate lease LEASE_ID now: a queued lease leaves the queue, an
+ * accepted or running one gives back its VM slots and preparation
+ * bookings at once (transfers not yet started that served only it are
+ * dropped; running ones finish into the cache).  It ends DONE and the
+ * lease_done hook is called.  0, or -1 (VWS_ERR_NOT_FOUND, VWS_ERR_STATE
+ * for a lease already done or rejected). */
+int vws_sched_cancel(vws_sched *s, uint64_t lease_id);
+
+/* Let placement use HOST (AVAILABLE nonzero) or not (a drained, removed
+ * or failed host): leases already placed there keep their bookings; no
+ * new lease is placed there from now on.  Making hosts unavailable
+ * rejects queued ASAP leases larger than the available hosts together
+ * (lease_done hook, reason given).  0, or -1 (VWS_ERR_INVALID_ARG). */
+int vws_sched_set_host_available(vws_sched *s, size_t host, int available);
+int vws_sched_host_available(const vws_sched *s, size_t host);
+
+/* Re-admit an AR or AR_WINDOW lease accepted before (a Factory restart)
+ * with its nodes on exactly HOSTS[0..r->nodes-1], booked over
+ * [r->start, r->end) (AR_WINDOW: [start, end + duration)).  A lease whose
+ * start is past is taken as running since its start, its VMs in place
+ * (no preparation; lease_started is not called); one whose end is past is
+ * refused.  Preparation that can no longer be on time is admitted late
+ * rather than refused (the lease was promised); host availability is not
+ * checked.  Returns the lease (a new id), REJECTED with a reason if the
+ * slots are no longer free, or NULL with an error for a bad request. */
+vws_lease *vws_sched_restore(vws_sched *s, const vws_lease_request *r,
+                             const size_t *hosts);
+
+/* The lease with id LEASE_ID, or NULL. */
+vws_lease *vws_sched_find(const vws_sched *s, uint64_t lease_id);
+
+/* One image transfer a lease waits for, planned or under way. */
+typedef struct vws_sched_staging {
+    uint64_t xfer;
+    size_t host;
+    const char *image;     /* valid until vws_sched_free() */
+    double mb;
+    vws_time start, end;   /* planned (booked), or actual once known */
+    int running, done;
+} vws_sched_staging;
+
+/* The transfers lease LEASE_ID waits or waited for, at most MAX into OUT;
+ * returns how many there are (may exceed MAX). */
+size_t vws_sched_lease_staging(const vws_sched *s, uint64_t lease_id,
+                               vws_sched_staging *out, size_t max);
 
 const vws_sched_stats *vws_sched_get_stats(const vws_sched *s);
 size_t vws_sched_nleases(const vws_sched *s);

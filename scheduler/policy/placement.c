@@ -8,7 +8,8 @@
  * unless it is nearly full.  Candidates are ranked: template cached and
  * ready, then being received, then not cached; among equals more room
  * first (a lease's nodes land together and share one transfer), then the
- * order found.  Nodes are handed out greedily in that order.
+ * order found.  Nodes are handed out greedily in that order.  Hosts made
+ * unavailable (vws_sched_set_host_available) are skipped.
  */
 #define VWS_MODULE "sched"
 #include <config.h>
@@ -71,6 +72,8 @@ vws_place(vws_sched *s, vws_lease *l, vws_time bs, vws_time be)
 
         if (best >= want || (total >= l->nodes && i >= PLACE_WINDOW))
             break;
+        if (s->ndown && s->down[h])
+            continue;
         room = vws_slottable_count_fit(s->st, h, bs, be, &d, l->nodes);
         if (room <= 0)
             continue;
