@@ -48,26 +48,32 @@ vws_repoclient_free(struct vws_repoclient *rc)
     memset(rc, 0, sizeof(*rc));
 }
 
-/* A client context with the host credential and KEY as the header. */
-static struct soap *
-connect_to(const struct vws_repoclient *rc, const char *key)
+struct soap *
+vws_service_client(const struct vws_gsi_config *gsi, unsigned timeout_s, const char *key)
 {
     struct soap *soap = vws_soap_new();
 
     if (!soap)
         return NULL;
-    if (vws_gsi_client_init(soap, &rc->gsi) < 0) {
+    if (vws_gsi_client_init(soap, gsi) < 0) {
         vws_soap_free(soap);
         return NULL;
     }
-    soap->connect_timeout = (int)rc->timeout_s;
-    soap->send_timeout = (int)rc->timeout_s;
-    soap->recv_timeout = (int)rc->timeout_s;
+    soap->connect_timeout = (int)timeout_s;
+    soap->send_timeout = (int)timeout_s;
+    soap->recv_timeout = (int)timeout_s;
     if (key) {
         soap->header = soap_new_SOAP_ENV__Header(soap, 1);
         soap->header->vws__WorkspaceKey = soap_strdup(soap, key);
     }
     return soap;
+}
+
+/* A client context with the host credential and KEY as the header. */
+static struct soap *
+connect_to(const struct vws_repoclient *rc, const char *key)
+{
+    return vws_service_client(&rc->gsi, rc->timeout_s, key);
 }
 
 static int

@@ -16,6 +16,13 @@
 #include "common/gsi.h"
 #include "common/document.h"
 
+/* A gSOAP client context that authenticates with GSI (a host credential
+ * for service-to-service calls), with TIMEOUT_S for connect, send and
+ * receive, and KEY (or NULL) as the vws:WorkspaceKey header.  Free with
+ * vws_soap_free().  NULL with an error reported. */
+struct soap *vws_service_client(const struct vws_gsi_config *gsi, unsigned timeout_s,
+                                const char *key);
+
 struct vws_repoclient {
     char *url;                      /* https://host:port/vws/repository */
     struct vws_gsi_config gsi;      /* host credential and trust (owned) */

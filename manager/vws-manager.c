@@ -9,7 +9,10 @@
 #define VWS_MODULE "manager"
 #include <config.h>
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,7 @@
 #include "manager/manager.h"
 #include "manager/repoclient.h"
 #include "manager/service.h"
+#include "wsdl/soap.h"
 #include "internal.h"
 
 struct manager_config {
@@ -37,6 +41,10 @@ struct manager_config {
     int64_t shutdown_timeout;
     int64_t transfer_retries;
     char *vmm_faults;
+    char *factory_url;
+    char *public_url;
+    int64_t vms;
+    int64_t memory;
 };
 
 static const char *const policies[] = { "lru", "lfu", NULL };
@@ -66,6 +74,14 @@ static const struct vws_conf_option options[] = {
         "2", 0, 100, "further attempts after a failed template transfer"),
     VWS_CONF_STRING_OPT("manager", "vmm_faults", struct manager_config, vmm_faults, NULL,
         "tests only: VMM faults to inject, OP:NTH[:MESSAGE] joined by commas"),
+    VWS_CONF_STRING_OPT("manager", "factory_url", struct manager_config, factory_url, NULL,
+        "the site Factory to register with and heartbeat to (empty: none)"),
+    VWS_CONF_STRING_OPT("manager", "public_url", struct manager_config, public_url,
+        "https://localhost:8445/vws/manager", "this Manager's address, as the Factory calls it"),
+    VWS_CONF_INT_OPT("manager", "vms", struct manager_config, vms, "2", 1, 1024,
+        "VMs this host offers at once (told to the Factory)"),
+    VWS_CONF_INT_OPT("manager", "memory", struct manager_config, memory, "4096", 64,
+        INT64_C(1) << 30, "memory this host offers to VMs, MB (told to the Factory)"),
     VWS_CONF_END
 };
 
@@ -73,7 +89,59 @@ static struct {
     struct vws_repoclient repo;
     struct vws_manager *manager;
     struct vws_manager_service service;
-} g;
+    struct manager_config *config;
+    pthread_t heart;
+    bool heart_running;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+} g = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+/* Register with the Factory, again every heartbeat interval it asks for;
+ * a failure is logged when it starts and when it ends. */
+static void *
+heartbeat(void *arg)
+{
+    unsigned interval = 5;
+    bool failing = false;
+
+    (void)arg;
+    pthread_mutex_lock(&g.lock);
+    while (!g.stopping) {
+        struct _fac__RegisterHost q = { 0 };
+        struct _fac__RegisterHostResponse a = { 0 };
+        struct timespec until;
+        struct soap *soap;
+
+        pthread_mutex_unlock(&g.lock);
+        if ((soap = vws_service_client(&g.repo.gsi, 10, NULL))) {
+            q.url = g.config->public_url;
+            q.vms = (unsigned)g.config->vms;
+            q.memory = (unsigned)g.config->memory;
+            if (soap_call___fac__RegisterHost(soap, g.config->factory_url, NULL, &q, &a)) {
+                vws_soap_call_failed(soap, "registering with the factory");
+                if (!failing)
+                    VWS_WARN("%s (retrying every %u s)", vws_error_message(), interval);
+                failing = true;
+            } else {
+                if (failing || a.heartbeat != interval)
+                    VWS_INFO("registered with the factory '%s' (heartbeat %u s)",
+                             g.config->factory_url, a.heartbeat);
+                failing = false;
+                if (a.heartbeat >= 1 && a.heartbeat <= 3600)
+                    interval = a.heartbeat;
+            }
+            vws_soap_free(soap);
+        }
+        pthread_mutex_lock(&g.lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval;
+        if (!g.stopping)
+            pthread_cond_timedwait(&g.wake, &g.lock, &until);
+    }
+    pthread_mutex_unlock(&g.lock);
+    return NULL;
+}
 
 static int
 start(void *config, struct vws_daemon *d, struct vws_daemon_service *service)
@@ -112,6 +180,14 @@ start(void *config, struct vws_daemon *d, struct vws_daemon_service *service)
     g.service.acl = vws_daemon_acl(d);
     service->serve = soap_serve;
     service->data = &g.service;
+    g.config = c;
+    if (c->factory_url) {
+        if (pthread_create(&g.heart, NULL, heartbeat, NULL) != 0) {
+            vws_report_error(VWS_ERR_SYSTEM, "cannot start the heartbeat thread");
+            return -1;
+        }
+        g.heart_running = true;
+    }
     VWS_INFO("manager: VMM '%s', cache '%s' (%lld MB, %s), repository '%s'",
              c->vmm_uri, c->cache_dir, (long long)(c->cache_size >> 20),
              policies[c->cache_policy], c->repository_url);
@@ -124,6 +200,14 @@ stop(void *config, struct vws_daemon *d, struct vws_daemon_service *service)
     (void)config;
     (void)d;
     (void)service;
+    if (g.heart_running) {
+        pthread_mutex_lock(&g.lock);
+        g.stopping = true;
+        pthread_cond_signal(&g.wake);
+        pthread_mutex_unlock(&g.lock);
+        pthread_join(g.heart, NULL);
+        g.heart_running = false;
+    }
     vws_manager_close(g.manager);
     g.manager = NULL;
     vws_repoclient_free(&g.repo);

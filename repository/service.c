@@ -615,16 +615,7 @@ checked_document(struct soap *soap, enum vws_doc_kind kind, void *value)
 static void
 make_epr(struct soap *soap, struct wsa5__EndpointReferenceType *epr, const char *key)
 {
-    struct wsa5__ReferenceParametersType *rp = soap_new_wsa5__ReferenceParametersType(soap, 1);
-    char param[160];
-
-    snprintf(param, sizeof(param),
-             "<vws:WorkspaceKey xmlns:vws=\"urn:vws:1.0\">%s</vws:WorkspaceKey>", key);
-    epr->Address = soap_strdup(soap, repo(soap)->public_url);
-    rp->__size = 1;
-    rp->__any = soap_malloc(soap, sizeof(char *));
-    rp->__any[0] = soap_strdup(soap, param);
-    epr->ReferenceParameters = rp;
+    vws_soap_epr(soap, epr, repo(soap)->public_url, key);
 }
 
 static int64_t

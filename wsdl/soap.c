@@ -137,3 +137,21 @@ vws_soap_call_failed(struct soap *soap, const char *what)
     }
     return -1;
 }
+
+/* ---- endpoint references ---- */
+
+void
+vws_soap_epr(struct soap *soap, struct wsa5__EndpointReferenceType *epr,
+             const char *address, const char *key)
+{
+    struct wsa5__ReferenceParametersType *rp = soap_new_wsa5__ReferenceParametersType(soap, 1);
+    char param[160];
+
+    snprintf(param, sizeof(param),
+             "<vws:WorkspaceKey xmlns:vws=\"urn:vws:1.0\">%s</vws:WorkspaceKey>", key);
+    epr->Address = soap_strdup(soap, address);
+    rp->__size = 1;
+    rp->__any = soap_malloc(soap, sizeof(char *));
+    rp->__any[0] = soap_strdup(soap, param);
+    epr->ReferenceParameters = rp;
+}

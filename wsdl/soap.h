@@ -44,6 +44,12 @@ int vws_soap_fault_last(struct soap *soap);
  * -1. */
 int vws_soap_call_failed(struct soap *soap, const char *what);
 
+/* Fill EPR (in SOAP's memory): ADDRESS and KEY as the vws:WorkspaceKey
+ * reference parameter. */
+struct wsa5__EndpointReferenceType;
+void vws_soap_epr(struct soap *soap, struct wsa5__EndpointReferenceType *epr,
+                  const char *address, const char *key);
+
 /* Limits applied to every message a vws program receives. */
 #define VWS_SOAP_MAX_MESSAGE (8u * 1024 * 1024)   /* bytes */
 #define VWS_SOAP_MAX_DEPTH   64                  /* element nesting */
