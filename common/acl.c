@@ -998,27 +998,39 @@ glob_match(const char *pat, const char *s)
 /* Does the caller's FQAN match a rule's group path and role?  The group
  * must be the rule's group or below it; a rule with a role asks for exactly
  * that group and that role. */
-static bool
-fqan_match(const struct acl_rule *r, const char *fqan)
+bool
+vws_acl_fqan_match(const char *group, const char *rrole, const char *fqan)
 {
-    size_t glen = strlen(r->pattern);
+    size_t glen = strlen(group);
     const char *role = strstr(fqan, "/Role=");
     const char *cap = strstr(fqan, "/Capability=");
     size_t flen = role ? (size_t)(role - fqan)
                        : cap ? (size_t)(cap - fqan) : strlen(fqan);
 
-    if (flen < glen || strncmp(fqan, r->pattern, glen) != 0)
+    if (flen < glen || strncmp(fqan, group, glen) != 0)
         return false;
-    if (!r->role)
+    if (!rrole)
         return flen == glen || fqan[glen] == '/';
     if (flen != glen || !role)
         return false;
     role += 6;
     {
-        size_t rlen = strlen(r->role);
-        return strncmp(role, r->role, rlen) == 0 &&
+        size_t rlen = strlen(rrole);
+        return strncmp(role, rrole, rlen) == 0 &&
                (role[rlen] == '\0' || role[rlen] == '/');
     }
+}
+
+static bool
+fqan_match(const struct acl_rule *r, const char *fqan)
+{
+    return vws_acl_fqan_match(r->pattern, r->role, fqan);
+}
+
+bool
+vws_acl_dn_match(const char *pattern, const char *dn)
+{
+    return pattern && dn && glob_match(pattern, dn);
 }
 
 static bool

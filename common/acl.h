@@ -121,6 +121,15 @@ int vws_acl_may_manage(const struct vws_acl *acl,
                        const struct vws_identity *id, const char *owner_dn,
                        struct vws_acl_decision *why);
 
+/* The matching the rules use, for other files keyed by DN or FQAN (the
+ * Factory's policy file).  A DN glob: '*' any run (also '/'), '?' one byte,
+ * '\' makes the next byte literal; a pattern without them is compared
+ * whole.  An FQAN (normalised, as in struct vws_identity) matches GROUP
+ * ("/vws/users") when its group is GROUP or below it, whatever its role;
+ * with ROLE not NULL, only exactly GROUP with that role. */
+bool vws_acl_dn_match(const char *pattern, const char *dn);
+bool vws_acl_fqan_match(const char *group, const char *role, const char *fqan);
+
 /*
  * The ACL of a running daemon.
  *
