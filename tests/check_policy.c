@@ -582,6 +582,7 @@ START_TEST(huge_buffer)
 {
     size_t len = (size_t)VWS_POLICY_MAX_FILE + 1;
     char *buf = vws_malloc(len);
+    struct vws_policy *p;
 
     memset(buf, '\n', len);
     vws_error_reset();
@@ -589,7 +590,9 @@ START_TEST(huge_buffer)
     ck_error(VWS_ERR_LIMIT, "big: policy file is larger than 4 MiB "
              "(4194305 bytes)");
     /* exactly the limit is fine */
-    ck_assert_ptr_nonnull(vws_policy_load_buffer("big", buf, len - 1));
+    p = vws_policy_load_buffer("big", buf, len - 1);
+    ck_assert_ptr_nonnull(p);
+    vws_policy_free(p);
     free(buf);
 }
 END_TEST
