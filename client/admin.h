@@ -15,4 +15,9 @@ int vws_admin_acl(int argc, char **argv);
  * the Repository refused or cannot be reached, 2 for usage errors. */
 int vws_admin_images(int argc, char **argv);
 
+/* vws-admin policy check ... (client/admin-policy.c): 0 valid file or
+ * allowed request, 1 refused by the policy, 2 for errors (usage, a broken
+ * policy file). */
+int vws_admin_policy(int argc, char **argv);
+
 #endif /* VWS_ADMIN_H */

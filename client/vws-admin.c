@@ -53,6 +53,14 @@ static const struct command commands[] = {
       "the caller manage a workspace owned by DN (the owner with 'manage', or\n"
       "an admin)?  'acl show [--file FILE]' lists the rules.  Exit status 0\n"
       "for allow, 1 for deny, 2 for errors (a broken file: FILE:LINE: message)." },
+    { "policy", vws_admin_policy,
+      "policy check FILE [DN [FQAN...]] [--nodes N] [--memory MB] [--duration D]",
+      "Read the site's group policy file (vws-policy(5)) as the Factory does:\n"
+      "without a DN, print its rules and 'FILE: OK (N rules)'; with a DN and\n"
+      "FQANs, check a request (default 1 node, 1 MB, 1 s; --held N and\n"
+      "--group-held N: workspaces the DN and each shared group hold, default\n"
+      "0) and print 'allow' or 'refuse: policy FILE:LINE (RULE): ...'.  Exit\n"
+      "status 0 valid/allow, 1 refuse, 2 errors (FILE:LINE: message)." },
     { "help", cmd_help, "help [COMMAND]", "Show help." },
 };
 
