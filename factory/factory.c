@@ -29,15 +29,14 @@
 #include "uuid.h"
 #include "xstime.h"
 #include "factory/factory.h"
-#include "factory/orchestrator.h"
 #include "factory/policy.h"
 #include "manager/repoclient.h"
+#include "scheduler/orch.h"
 #include "wsdl/soap.h"
 #include "internal.h"
 
 enum agr_state { AGR_PENDING = 0, AGR_OBSERVED, AGR_REJECTED, AGR_COMPLETED, AGR_TERMINATED };
 enum host_state { HOST_ACTIVE = 0, HOST_DRAINING, HOST_DOWN };
-static const char *const host_state_names[] = { "active", "draining", "down" };
 
 #define MAX_NODES 64
 
@@ -53,6 +52,8 @@ struct agreement {
     struct agreement *next;
     char key[VWS_UUID_BUFSIZE];
     char *owner, *broker;
+    char *creator;              /* the caller who asked (policy counts) */
+    char *fqans;                /* the creator's FQANs, one per line */
     enum agr_state state;
     char *reason;
     struct vws_doc terms;       /* the deployment request (read-only once made) */
@@ -99,6 +100,8 @@ struct vws_factory {
     bool monitor_running;
     pthread_cond_t wake;
 };
+
+static void policy_refresh(struct vws_factory *f);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -165,7 +168,7 @@ static const struct vws_db_migration migrations[] = {
       " start INTEGER NOT NULL, end INTEGER NOT NULL, duration INTEGER NOT NULL,"
       " nodes INTEGER NOT NULL, memory INTEGER NOT NULL, cpu INTEGER NOT NULL,"
       " booked_start INTEGER NOT NULL, booked_end INTEGER NOT NULL,"
-      " members TEXT NOT NULL, created INTEGER NOT NULL);"
+      " members TEXT NOT NULL, created INTEGER NOT NULL, creator TEXT, fqans TEXT);"
       "CREATE TABLE hosts (name TEXT PRIMARY KEY, url TEXT NOT NULL, state INTEGER NOT NULL,"
       " vms INTEGER NOT NULL, memory INTEGER NOT NULL, slot INTEGER NOT NULL, reason TEXT);" },
 };
@@ -214,8 +217,8 @@ save_agreement(struct vws_factory *f, const struct agreement *a)
     if (sqlite3_prepare_v2(f->dbh.db,
             "INSERT OR REPLACE INTO agreements (key, owner, broker, state, reason, terms,"
             " description, image, image_mb, type, start, end, duration, nodes, memory, cpu,"
-            " booked_start, booked_end, members, created)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+            " booked_start, booked_end, members, created, creator, fqans)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
         vws_db_fail(&f->dbh, "saving an agreement");
         VWS_ERROR("%s", vws_error_message());
         free(mem);
@@ -241,6 +244,8 @@ save_agreement(struct vws_factory *f, const struct agreement *a)
     sqlite3_bind_int64(st, 18, a->booked_end);
     sqlite3_bind_text(st, 19, mem, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 20, a->created);
+    sqlite3_bind_text(st, 21, a->creator, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 22, a->fqans, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         vws_db_fail(&f->dbh, "saving an agreement");
         VWS_ERROR("%s", vws_error_message());
@@ -302,6 +307,8 @@ agreement_free(struct agreement *a)
         return;
     free(a->owner);
     free(a->broker);
+    free(a->creator);
+    free(a->fqans);
     free(a->reason);
     vws_doc_release(&a->terms);
     free(a->terms_xml);
@@ -334,8 +341,8 @@ load_records(struct vws_factory *f)
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(f->dbh.db, "SELECT key, owner, broker, state, reason, terms,"
                            " description, image, image_mb, type, start, end, duration, nodes,"
-                           " memory, cpu, booked_start, booked_end, members, created"
-                           " FROM agreements ORDER BY created", -1, &st, NULL) != SQLITE_OK)
+                           " memory, cpu, booked_start, booked_end, members, created,"
+                           " creator, fqans FROM agreements ORDER BY created", -1, &st, NULL) != SQLITE_OK)
         return vws_db_fail(&f->dbh, "reading the agreements");
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct agreement *a = vws_calloc(1, sizeof(*a));
@@ -367,6 +374,8 @@ load_records(struct vws_factory *f)
         members_parse(a, mem ? mem : "");
         free(mem);
         a->created = sqlite3_column_int64(st, 19);
+        a->creator = col(st, 20);
+        a->fqans = col(st, 21);
         a->terms = empty;
         if (!a->owner || !a->terms_xml || !a->image ||
             vws_doc_parse(&a->terms, "agreement terms", a->terms_xml, strlen(a->terms_xml),
@@ -896,19 +905,36 @@ struct count_arg {
     struct vws_factory *f;
 };
 
-/* Live workspaces of DN, or of FQAN group (agreements record the owner's
- * DN only: a group's count is the count of agreements admitted for callers
- * in it — kept as the broker field "fqan:GROUP" would be; here: DN only). */
+static bool
+has_fqan(const char *lines, const char *group)
+{
+    char *copy, *save = NULL;
+    bool hit = false;
+
+    if (!lines)
+        return false;
+    copy = vws_strdup(lines);
+    for (char *t = strtok_r(copy, "\n", &save); t && !hit; t = strtok_r(NULL, "\n", &save))
+        hit = vws_policy_fqan_matches(group, t) != 0;
+    free(copy);
+    return hit;
+}
+
+/* Live workspaces (nodes) created by DN, or by callers in FQAN group
+ * (F->lock held by the caller of vws_policy_check). */
 static unsigned
 count_live(void *arg, const char *dn, const char *fqan)
 {
     struct vws_factory *f = ((struct count_arg *)arg)->f;
     unsigned n = 0;
 
-    (void)fqan;
-    for (struct agreement *a = f->agreements; a; a = a->next)
-        if (live(a) && dn && strcmp(a->owner, dn) == 0)
+    for (struct agreement *a = f->agreements; a; a = a->next) {
+        if (!live(a))
+            continue;
+        if ((dn && a->creator && strcmp(a->creator, dn) == 0) ||
+            (fqan && has_fqan(a->fqans, fqan)))
             n += (unsigned)a->nodes;
+    }
     return n;
 }
 
@@ -929,7 +955,7 @@ duration_ms(const char *text, vws_time *out)
     struct vws_duration d;
     int64_t s;
 
-    if (vws_duration_parse(text, &d) < 0 || vws_duration_to_seconds(&d, 0, &s) < 0)
+    if (vws_duration_parse(text, &d) < 0 || vws_duration_to_seconds(&d, VWS_DURATION_APPROX_MONTHS, &s, NULL) < 0)
         return -1;
     *out = s * 1000;
     return 0;
@@ -1069,6 +1095,14 @@ vws_factory_admit(struct vws_factory *f, const struct vws_identity *caller,
     a->nodes = (int)req->nodes;
     a->owner = vws_strdup(owner);
     a->broker = broker ? vws_strdup(broker) : NULL;
+    a->creator = vws_strdup(caller->dn);
+    {
+        struct vws_buf fb = VWS_BUF_INIT;
+        for (size_t i = 0; i < caller->n_fqans; i++)
+            vws_buf_addf(&fb, "%s%s", i ? "\n" : "", caller->fqans[i]);
+        vws_buf_addch(&fb, '\0');
+        a->fqans = vws_buf_detach(&fb, NULL);
+    }
     a->created = now;
     vws_uuid_generate_string(a->key);
     for (int i = 0; i < a->nodes; i++)
@@ -1415,14 +1449,12 @@ vws_factory_properties(struct vws_factory *f, struct soap *soap,
             n++;
         out->__sizelimit = n;
         out->limit = soap_malloc(soap, sizeof(char *) * (size_t)(n ? n : 1));
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++)
             out->limit[i] = soap_strdup(soap, d[i]);
-            free(d[i]);
-        }
-        free(d);
+        vws_policy_describe_free(d);
     }
     pthread_mutex_unlock(&f->lock);
-    return vws_factory_hosts(f, soap, &out->host, &out->__sizehost);
+    return vws_factory_hosts(f, soap, &out->host_, &out->__sizehost);
 }
 
 const char *
@@ -1582,11 +1614,24 @@ restore(struct vws_factory *f)
         }
         for (int i = 0; i < a->nodes; i++)
             hosts[i] = a->m[i].host >= 0 ? (size_t)a->m[i].host : 0;
-        if (a->booked_start > 0 && a->booked_end > 0 && a->booked_end != VWS_TIME_NEVER) {
-            r.type = VWS_LEASE_AR;
-            r.start = a->booked_start > now ? a->booked_start : now;
+        if (a->req.type == VWS_LEASE_AR_WINDOW && a->state == AGR_PENDING) {
+            r = a->req;                 /* still waiting for its event */
+        } else if (a->booked_start > 0 && a->booked_end > 0 &&
+                   a->booked_end != VWS_TIME_NEVER) {
+            r.type = VWS_LEASE_AR;      /* its booked time, running or not */
+            r.start = a->booked_start;
             r.end = a->booked_end;
             r.duration = r.end - r.start;
+        } else {
+            /* a queued ASAP lease: queued again */
+            int rc = vws_orch_submit(f->orch, &a->req, &plan);
+            pthread_mutex_lock(&f->lock);
+            if (rc == 0 && plan.state != VWS_LEASE_REJECTED) {
+                a->lease = plan.id;
+                a->plan = plan;
+            }
+            pthread_mutex_unlock(&f->lock);
+            continue;
         }
         if (vws_orch_restore(f->orch, &r, hosts, &plan) < 0 ||
             plan.state == VWS_LEASE_REJECTED) {

@@ -205,7 +205,7 @@ __fac__ListHosts(struct soap *soap, struct _fac__ListHosts *req,
     (void)req;
     if (!has(soap, VWS_ACL_INSPECT) && !has(soap, VWS_ACL_ADMIN) && !has(soap, VWS_ACL_HOST))
         return denied(soap, "list hosts");
-    if (vws_factory_hosts(svc(soap)->factory, soap, &resp->host, &resp->__sizehost) < 0)
+    if (vws_factory_hosts(svc(soap)->factory, soap, &resp->host_, &resp->__sizehost) < 0)
         return vws_soap_fault_last(soap);
     return SOAP_OK;
 }
@@ -314,7 +314,7 @@ __agr__ListAgreements(struct soap *soap, struct _agr__ListAgreements *req,
     struct who w = { soap, false };
 
     (void)req;
-    if (vws_factory_list(svc(soap)->factory, authorize, &w, soap, &resp->agreementStatus,
+    if (vws_factory_list(svc(soap)->factory, authorize, &w, soap, &resp->agreementStatus_,
                          &resp->__sizeagreementStatus) < 0)
         return vws_soap_fault_last(soap);
     return SOAP_OK;
