@@ -6,7 +6,10 @@
  * A workspace is named by its EPR file, written by 'register' and 'clone'.
  * Subcommands are rows of one table.  They talk to the Repository (the
  * EPR's address) or to a Manager (--manager, $VWS_MANAGER, with the EPR's
- * key); the Factory and agreement commands come with those services.
+ * key).  'create' asks the Factory (--factory, $VWS_FACTORY) for an
+ * agreement and one workspace per node; 'agreement ...' negotiates and
+ * follows agreements (the agreement EPR's address, or --agreements,
+ * $VWS_AGREEMENTS, by default the Factory's URL ending in /agreement).
  * Results print as "name value" lines, or with --json as one JSON object
  * (struct out below does both).
  */
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "soapH.h"
 #include "wsdl/soap.h"
@@ -38,6 +42,8 @@ struct command {
 
 static const char *repository_url;   /* --repository, $VWS_REPOSITORY */
 static const char *manager_url;      /* --manager, $VWS_MANAGER */
+static const char *factory_url;      /* --factory, $VWS_FACTORY */
+static const char *agreements_url;   /* --agreements, $VWS_AGREEMENTS, or derived */
 static const char *epr_out;          /* -o FILE */
 static bool json;                    /* --json */
 
@@ -1051,6 +1057,658 @@ cmd_metadata(int argc, char **argv)
     return rc;
 }
 
+/* ---- Factory and agreement commands ---- */
+
+/* The Factory's endpoint: --factory, $VWS_FACTORY.  0, or -1 after saying
+ * so (a usage error). */
+static int
+need_factory(void)
+{
+    if (!factory_url)
+        factory_url = getenv("VWS_FACTORY");
+    if (!factory_url || !*factory_url) {
+        fprintf(stderr, "vws: say which Factory: --factory URL or $VWS_FACTORY\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The agreement endpoint for the commands without an agreement EPR:
+ * --agreements, $VWS_AGREEMENTS, or the Factory's URL with its last path
+ * element replaced by "agreement".  0, or -1 after saying so. */
+static int
+need_agreements(void)
+{
+    static char derived[1024];
+    const char *host, *path;
+    size_t len;
+
+    if (!agreements_url)
+        agreements_url = getenv("VWS_AGREEMENTS");
+    if (agreements_url && *agreements_url)
+        return 0;
+    if (!factory_url)
+        factory_url = getenv("VWS_FACTORY");
+    if (!factory_url || !*factory_url) {
+        fprintf(stderr, "vws: say which Factory: --factory URL or $VWS_FACTORY "
+                        "(or --agreements URL, $VWS_AGREEMENTS)\n");
+        return -1;
+    }
+    host = strstr(factory_url, "://");
+    host = host ? host + 3 : factory_url;
+    path = strchr(host, '/');
+    len = strlen(factory_url);
+    while (path && len > (size_t)(path - factory_url) + 1 && factory_url[len - 1] == '/')
+        len--;
+    if (!path) {
+        snprintf(derived, sizeof(derived), "%s/agreement", factory_url);
+    } else {
+        size_t cut = len;
+        while (cut > (size_t)(path - factory_url) + 1 && factory_url[cut - 1] != '/')
+            cut--;
+        snprintf(derived, sizeof(derived), "%.*sagreement", (int)cut, factory_url);
+    }
+    agreements_url = derived;
+    return 0;
+}
+
+/* fac_parse's options: the values getopt returns for them */
+enum { OPT_EPR_DIR = 0x100, OPT_FOR, OPT_OUTPUT };
+/* ... and which a command takes */
+enum { ALLOW_EPR_DIR = 1, ALLOW_FOR = 2, ALLOW_OUTPUT = 4 };
+
+struct fac_args {
+    const char *files[2];
+    int n_files;
+    const char *epr_dir;
+    const char *for_dn;
+};
+
+/* Parse "NAME FILE... [--epr-dir DIR] [--for DN] [-o FILE]": between MIN
+ * and MAX files, the options ALLOWED says.  0, or 2 after the usage. */
+static int
+fac_parse(int argc, char **argv, unsigned allowed, int min, int max, const char *synopsis,
+          struct fac_args *a)
+{
+    static const struct option opts[] = {
+        { "epr-dir", required_argument, NULL, OPT_EPR_DIR },
+        { "for", required_argument, NULL, OPT_FOR },
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *name = argv[0];
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+        if ((opt == OPT_EPR_DIR && !(allowed & ALLOW_EPR_DIR)) ||
+            (opt == OPT_FOR && !(allowed & ALLOW_FOR))) {
+            fprintf(stderr, "vws: %s: unknown option '--%s'\n", name,
+                    opt == OPT_FOR ? "for" : "epr-dir");
+            goto usage;
+        }
+        switch (opt) {
+        case OPT_EPR_DIR: a->epr_dir = optarg; break;
+        case OPT_FOR: a->for_dn = optarg; break;
+        case 'o':
+        case OPT_OUTPUT:
+            if (!(allowed & ALLOW_OUTPUT)) {
+                fprintf(stderr, "vws: %s: unknown option '-o'\n", name);
+                goto usage;
+            }
+            epr_out = optarg;
+            break;
+        case ':':
+            fprintf(stderr, "vws: %s: option '%s' needs a value\n", name, argv[optind - 1]);
+            goto usage;
+        default:
+            if (optopt)
+                fprintf(stderr, "vws: %s: unknown option '-%c'\n", name, optopt);
+            else
+                fprintf(stderr, "vws: %s: unknown option '%s'\n", name, argv[optind - 1]);
+            goto usage;
+        }
+    }
+    if (argc - optind < min || argc - optind > max)
+        goto usage;
+    for (int i = optind; i < argc; i++)
+        a->files[a->n_files++] = argv[i];
+    if (a->for_dn && !*a->for_dn) {
+        fprintf(stderr, "vws: %s: --for needs a DN\n", name);
+        goto usage;
+    }
+    return 0;
+ usage:
+    fprintf(stderr, "usage: vws %s\n", synopsis);
+    return 2;
+}
+
+/* --epr-dir: made if missing (one level), so that no agreement is made
+ * whose workspaces' EPRs cannot be kept.  0, or -1 after saying why. */
+static int
+check_epr_dir(const char *dir)
+{
+    struct stat st;
+
+    if (!dir)
+        return 0;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "vws: cannot make the EPR directory '%s': %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK) < 0) {
+        fprintf(stderr, "vws: '%s' is not a directory this user can write\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write ADDRESS+KEY to PATH.  0, or -1 after saying why. */
+static int
+write_epr(const char *path, const char *address, const char *key)
+{
+    struct vws_epr epr = { (char *)address, "" };
+
+    vws_strlcpy(epr.key, key, sizeof(epr.key));
+    if (vws_epr_save(&epr, path) < 0) {
+        fprintf(stderr, "vws: %s\n", vws_error_message());
+        return -1;
+    }
+    return 0;
+}
+
+/* A refused Create or CreateAgreement: "vws: WHAT rejected: REASON" when
+ * the site said no (no room at that time, a policy or site limit), the
+ * fault as usual otherwise.  Returns 1. */
+static int
+rejected(struct soap *soap, const char *what)
+{
+    const char **s = soap_faultstring(soap);
+    const char **d = soap_faultdetail(soap);
+    bool fault = soap->error == SOAP_CLI_FAULT || soap->error == SOAP_SVR_FAULT ||
+                 soap->error == SOAP_FAULT;
+
+    if (fault && s && *s) {
+        if (strncmp(*s, "rejected: ", 10) == 0) {
+            fprintf(stderr, "vws: %s rejected: %s\n", what, *s + 10);
+            return 1;
+        }
+        if (d && *d && strstr(*d, "code=\"limit\"")) {
+            fprintf(stderr, "vws: %s rejected: %s\n", what, *s);
+            return 1;
+        }
+    }
+    return failed(soap, what);
+}
+
+static void
+out_uint(struct out *o, const char *name, unsigned value)
+{
+    ULONG64 v = value;
+    out_u64(o, name, &v);
+}
+
+/* A member's or the agreement's workspace EPR file in DIR: node-N.epr. */
+static char *
+node_epr_path(const char *dir, unsigned node)
+{
+    return vws_asprintf("%s/node-%u.epr", dir, node);
+}
+
+/* The terms: what was asked (deployment request), for people or JSON. */
+static void
+out_terms(struct out *o, const struct vws__DeploymentRequestType *t)
+{
+    if (!t)
+        return;
+    out_open(o, "terms", '{');
+    out_str(o, "image", t->imageTemplate);
+    out_uint(o, "nodes", t->nodes);
+    out_uint(o, "memory", t->memory);
+    out_uint(o, "cpuPercent", t->cpuPercent);
+    if (t->vcpus)
+        out_uint(o, "vcpus", *t->vcpus);
+    if (!t->start) {
+        if (json)
+            out_null(o, "start", NULL);
+        else
+            out_str(o, "asked start", "as soon as possible");
+    } else if (t->start->__union_StartType == SOAP_UNION__vws__union_StartType_exact) {
+        out_str(o, json ? "start" : "asked start", t->start->union_StartType.exact);
+    } else if (t->start->__union_StartType == SOAP_UNION__vws__union_StartType_window &&
+               t->start->union_StartType.window) {
+        const struct vws__EventWindowType *w = t->start->union_StartType.window;
+        if (json) {
+            out_open(o, "window", '{');
+            out_str(o, "earliest", w->earliest);
+            out_str(o, "latest", w->latest);
+            out_str(o, "event", w->event);
+            out_close(o, '}');
+        } else {
+            printf("%-16s on event '%s' from %s to %s\n", "asked start", w->event,
+                   w->earliest, w->latest);
+        }
+    }
+    if (t->end && t->end->__union_EndType == SOAP_UNION__vws__union_EndType_exact)
+        out_str(o, json ? "end" : "asked end", t->end->union_EndType.exact);
+    else if (t->end && t->end->__union_EndType == SOAP_UNION__vws__union_EndType_duration)
+        out_str(o, json ? "duration" : "asked duration", t->end->union_EndType.duration);
+    out_close(o, '}');
+}
+
+/* An agreement's status: state, reason, terms, the booked times, the
+ * planned staging and the members.  Tables follow the lines for people. */
+static void
+out_agreement(struct out *o, struct soap *soap, const struct agr__AgreementStatusType *s)
+{
+    out_str(o, "key", s->key);
+    out_str(o, "state", soap_agr__AgreementStateType2s(soap, s->state));
+    out_str(o, "reason", s->reason);
+    out_str(o, "owner", s->owner);
+    out_str(o, "broker", s->broker);
+    out_terms(o, s->terms);
+    out_str(o, "start", s->start);
+    out_str(o, "end", s->end);
+    out_str(o, "created", s->created);
+    if (json) {
+        out_open(o, "staging", '[');
+        for (int i = 0; i < s->__sizestaging; i++) {
+            const struct agr__StagingType *st = &s->staging[i];
+            out_open(o, NULL, '{');
+            out_str(o, "host", st->host);
+            out_str(o, "image", st->image);
+            out_str(o, "start", st->start);
+            out_str(o, "end", st->end);
+            out_close(o, '}');
+        }
+        out_close(o, ']');
+        out_open(o, "members", '[');
+        for (int i = 0; i < s->__sizemember; i++) {
+            const struct agr__MemberType *m = &s->member[i];
+            out_open(o, NULL, '{');
+            out_uint(o, "node", m->node);
+            out_str(o, "key", m->key);
+            out_str(o, "address", m->workspace.Address);
+            out_str(o, "host", m->host);
+            if (m->state)
+                out_str(o, "state", soap_vws__StateType2s(soap, *m->state));
+            out_str(o, "ready", m->ready);
+            out_close(o, '}');
+        }
+        out_close(o, ']');
+        return;
+    }
+    if (s->__sizestaging > 0) {
+        printf("\n%-24s  %-24s  %-20s  %s\n", "STAGING HOST", "IMAGE", "START", "END");
+        for (int i = 0; i < s->__sizestaging; i++) {
+            const struct agr__StagingType *st = &s->staging[i];
+            printf("%-24s  %-24s  %-20s  %s\n", st->host, st->image, st->start, st->end);
+        }
+    }
+    if (s->__sizemember > 0) {
+        printf("\n%-4s  %-36s  %-24s  %-9s  %s\n", "NODE", "KEY", "HOST", "STATE", "READY");
+        for (int i = 0; i < s->__sizemember; i++) {
+            const struct agr__MemberType *m = &s->member[i];
+            printf("%-4u  %-36s  %-24s  %-9s  %s\n", m->node, m->key, m->host ? m->host : "-",
+                   m->state ? soap_vws__StateType2s(soap, *m->state) : "-",
+                   m->ready ? m->ready : "-");
+        }
+    }
+}
+
+static void
+print_agreement(struct soap *soap, const struct agr__AgreementStatusType *s)
+{
+    struct out o;
+
+    out_begin(&o);
+    out_agreement(&o, soap, s);
+    out_end(&o);
+}
+
+/* After Create or CreateAgreement: the agreement's EPR to -o (stdout
+ * without -o, for people) and the nodes' EPRs into DIR.  Prints what went
+ * where.  0, or 1 when a file could not be written. */
+static int
+save_eprs(struct out *o, const char *agreement_address, const char *agreement_key,
+          int n, char **keys, const struct wsa5__EndpointReferenceType *eprs,
+          const unsigned *nodes, const char *dir)
+{
+    int rc = 0;
+
+    if (json)
+        out_open(o, "workspaces", '[');
+    for (int i = 0; i < n; i++) {
+        unsigned node = nodes ? nodes[i] : (unsigned)i;
+        char *path = dir ? node_epr_path(dir, node) : NULL;
+
+        if (path && write_epr(path, eprs[i].Address, keys[i]) < 0) {
+            rc = 1;
+            free(path);
+            path = NULL;
+        }
+        if (json) {
+            out_open(o, NULL, '{');
+            out_uint(o, "node", node);
+            out_str(o, "key", keys[i]);
+            out_str(o, "address", eprs[i].Address);
+            out_str(o, "eprFile", path);
+            out_close(o, '}');
+        } else {
+            char name[32];
+            snprintf(name, sizeof(name), "node %u", node);
+            printf("%-16s %s%s%s\n", name, keys[i], path ? "  EPR in " : "", path ? path : "");
+        }
+        free(path);
+    }
+    if (json)
+        out_close(o, ']');
+    if (epr_out) {
+        if (write_epr(epr_out, agreement_address, agreement_key) < 0)
+            rc = 1;
+        else if (json)
+            out_str(o, "eprFile", epr_out);
+        else
+            printf("agreement %s: EPR in %s\n", agreement_key, epr_out);
+    }
+    return rc;
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+    static const char synopsis[] =
+        "create DESCRIPTION.xml DEPLOYMENT.xml [-o AGREEMENT-EPR] [--epr-dir DIR]";
+    struct vws_doc ws = VWS_DOC_INIT, dep = VWS_DOC_INIT;
+    struct _fac__Create req = { 0 };
+    struct _fac__CreateResponse resp;
+    struct soap *soap = NULL;
+    struct fac_args a;
+    struct out o;
+    int rc;
+
+    memset(&resp, 0, sizeof(resp));
+    if ((rc = fac_parse(argc, argv, ALLOW_EPR_DIR | ALLOW_OUTPUT, 2, 2, synopsis, &a)))
+        return rc;
+    if (need_factory() < 0)
+        return 2;
+    rc = 1;
+    if (vws_doc_load(&ws, a.files[0], VWS_DOC_WORKSPACE) < 0 ||
+        vws_doc_load(&dep, a.files[1], VWS_DOC_DEPLOYMENT) < 0) {
+        fprintf(stderr, "vws: %s\n", vws_error_message());
+        goto out;
+    }
+    if (check_epr_dir(a.epr_dir) < 0 || !(soap = connect_client()))
+        goto out;
+    req.vws__virtualWorkspace = ws.u.workspace;
+    req.vws__deploymentRequest = dep.u.deployment;
+    if (soap_call___fac__Create(soap, factory_url, NULL, &req, &resp) != SOAP_OK) {
+        rc = rejected(soap, "create");
+        goto out;
+    }
+    out_begin(&o);
+    out_str(&o, "agreement", resp.agreementKey);
+    out_str(&o, "address", resp.agreement.Address);
+    out_str(&o, "start", resp.start);
+    out_str(&o, "end", resp.end);
+    rc = save_eprs(&o, resp.agreement.Address, resp.agreementKey,
+                   resp.__sizekey < resp.__sizeworkspace ? resp.__sizekey : resp.__sizeworkspace,
+                   resp.key, resp.workspace, NULL, a.epr_dir);
+    out_end(&o);
+    if (!epr_out && !json && write_epr("-", resp.agreement.Address, resp.agreementKey) < 0)
+        rc = 1;
+ out:
+    vws_soap_free(soap);
+    vws_doc_release(&ws);
+    vws_doc_release(&dep);
+    return rc;
+}
+
+static int
+agr_templates(int argc, char **argv)
+{
+    struct _agr__GetTemplates req;
+    struct _agr__GetTemplatesResponse resp = { 0 };
+    struct fac_args a;
+    struct soap *soap;
+    struct out o;
+    int rc;
+
+    if ((rc = fac_parse(argc, argv, 0, 0, 0, "agreement templates", &a)))
+        return rc;
+    if (need_agreements() < 0)
+        return 2;
+    if (!(soap = connect_client()))
+        return 1;
+    memset(&req, 0, sizeof(req));
+    if (soap_call___agr__GetTemplates(soap, agreements_url, NULL, &req, &resp)) {
+        rc = failed(soap, "agreement templates");
+        goto out;
+    }
+    out_begin(&o);
+    out_open(&o, "templates", '[');
+    for (int i = 0; i < resp.__sizetemplate_; i++) {
+        const struct agr__TemplateType *t = &resp.template_[i];
+        if (i > 0 && !json)
+            putchar('\n');
+        out_open(&o, NULL, '{');
+        out_str(&o, "name", t->name);
+        out_str(&o, "description", t->description);
+        out_uint(&o, "maxNodes", t->maxNodes);
+        out_uint(&o, "maxMemory", t->maxMemory);
+        out_str(&o, "maxDuration", t->maxDuration);
+        if (json) {
+            out_open(&o, "images", '[');
+            for (int j = 0; j < t->__sizeimage; j++) {
+                json_member(&o, NULL);
+                json_string(t->image[j]);
+            }
+            out_close(&o, ']');
+        } else {
+            for (int j = 0; j < t->__sizeimage; j++)
+                out_str(&o, "image", t->image[j]);
+        }
+        out_close(&o, '}');
+    }
+    out_close(&o, ']');
+    out_end(&o);
+ out:
+    vws_soap_free(soap);
+    return rc;
+}
+
+static int
+agr_offer(int argc, char **argv)
+{
+    static const char synopsis[] = "agreement offer DEPLOYMENT.xml [DESCRIPTION.xml] "
+                                   "[--for DN] [-o EPR] [--epr-dir DIR]";
+    struct vws_doc ws = VWS_DOC_INIT, dep = VWS_DOC_INIT;
+    struct _agr__CreateAgreement req = { 0 };
+    struct _agr__CreateAgreementResponse resp;
+    struct soap *soap = NULL;
+    struct fac_args a;
+    struct out o;
+    int rc;
+
+    memset(&resp, 0, sizeof(resp));
+    if ((rc = fac_parse(argc, argv, ALLOW_EPR_DIR | ALLOW_FOR | ALLOW_OUTPUT, 1, 2, synopsis, &a)))
+        return rc;
+    if (need_agreements() < 0)
+        return 2;
+    rc = 1;
+    if (vws_doc_load(&dep, a.files[0], VWS_DOC_DEPLOYMENT) < 0 ||
+        (a.n_files == 2 && vws_doc_load(&ws, a.files[1], VWS_DOC_WORKSPACE) < 0)) {
+        fprintf(stderr, "vws: %s\n", vws_error_message());
+        goto out;
+    }
+    if (check_epr_dir(a.epr_dir) < 0 || !(soap = connect_client()))
+        goto out;
+    req.offer = dep.u.deployment;
+    req.vws__virtualWorkspace = a.n_files == 2 ? ws.u.workspace : NULL;
+    req.onBehalfOf = (char *)a.for_dn;
+    if (soap_call___agr__CreateAgreement(soap, agreements_url, NULL, &req, &resp) != SOAP_OK) {
+        rc = rejected(soap, "offer");
+        goto out;
+    }
+    if (!resp.agreementStatus) {
+        fprintf(stderr, "vws: offer: the answer has no agreement status\n");
+        goto out;
+    }
+    {
+        const struct agr__AgreementStatusType *s = resp.agreementStatus;
+        int n = s->__sizemember;
+        char **keys = soap_malloc(soap, sizeof(char *) * (size_t)(n ? n : 1));
+        struct wsa5__EndpointReferenceType *eprs =
+            soap_new_wsa5__EndpointReferenceType(soap, n ? n : 1);
+        unsigned *nodes = soap_malloc(soap, sizeof(unsigned) * (size_t)(n ? n : 1));
+
+        for (int i = 0; i < n; i++) {
+            keys[i] = s->member[i].key;
+            eprs[i] = s->member[i].workspace;
+            nodes[i] = s->member[i].node;
+        }
+        out_begin(&o);
+        out_str(&o, "address", resp.agreement.Address);
+        out_agreement(&o, soap, s);
+        if (!json && (n > 0 || epr_out))
+            putchar('\n');
+        rc = save_eprs(&o, resp.agreement.Address, s->key, n, keys, eprs, nodes, a.epr_dir);
+        out_end(&o);
+        if (!epr_out && !json && write_epr("-", resp.agreement.Address, s->key) < 0)
+            rc = 1;
+    }
+ out:
+    vws_soap_free(soap);
+    vws_doc_release(&ws);
+    vws_doc_release(&dep);
+    return rc;
+}
+
+/* status, signal, terminate: the agreement's key from its EPR file, sent
+ * to the EPR's address; the status after. */
+static int
+agr_op(int argc, char **argv)
+{
+    const char *what = argv[0];
+    char synopsis[64];
+    struct agr__AgreementStatusType *s = NULL;
+    struct fac_args a;
+    struct vws_epr epr;
+    struct soap *soap;
+    int rc, err;
+
+    snprintf(synopsis, sizeof(synopsis), "agreement %s AGREEMENT-EPR", what);
+    if ((rc = fac_parse(argc, argv, 0, 1, 1, synopsis, &a)))
+        return rc;
+    if (load_epr(&epr, a.files[0]) < 0)
+        return 1;
+    if (!(soap = connect_client())) {
+        vws_epr_release(&epr);
+        return 1;
+    }
+    with_key(soap, epr.key);
+    if (strcmp(what, "terminate") == 0) {
+        struct _agr__Terminate req;
+        struct _agr__TerminateResponse resp = { 0 };
+        memset(&req, 0, sizeof(req));
+        err = soap_call___agr__Terminate(soap, epr.address, NULL, &req, &resp);
+        s = resp.agreementStatus;
+    } else if (strcmp(what, "signal") == 0) {
+        struct _agr__SignalEvent req;
+        struct _agr__SignalEventResponse resp = { 0 };
+        memset(&req, 0, sizeof(req));
+        err = soap_call___agr__SignalEvent(soap, epr.address, NULL, &req, &resp);
+        s = resp.agreementStatus;
+    } else {
+        struct _agr__GetAgreement req;
+        struct _agr__GetAgreementResponse resp = { 0 };
+        memset(&req, 0, sizeof(req));
+        err = soap_call___agr__GetAgreement(soap, epr.address, NULL, &req, &resp);
+        s = resp.agreementStatus;
+    }
+    if (err) {
+        char name[32];
+        snprintf(name, sizeof(name), "agreement %s", what);
+        rc = failed(soap, name);
+    } else if (s) {
+        print_agreement(soap, s);
+    }
+    vws_soap_free(soap);
+    vws_epr_release(&epr);
+    return rc;
+}
+
+static int
+agr_list(int argc, char **argv)
+{
+    struct _agr__ListAgreements req;
+    struct _agr__ListAgreementsResponse resp = { 0 };
+    struct fac_args a;
+    struct soap *soap;
+    struct out o;
+    int rc;
+
+    if ((rc = fac_parse(argc, argv, 0, 0, 0, "agreement list", &a)))
+        return rc;
+    if (need_agreements() < 0)
+        return 2;
+    if (!(soap = connect_client()))
+        return 1;
+    memset(&req, 0, sizeof(req));
+    if (soap_call___agr__ListAgreements(soap, agreements_url, NULL, &req, &resp)) {
+        rc = failed(soap, "agreement list");
+    } else if (json) {
+        out_begin(&o);
+        out_open(&o, "agreements", '[');
+        for (int i = 0; i < resp.__sizeagreementStatus; i++) {
+            out_open(&o, NULL, '{');
+            out_agreement(&o, soap, &resp.agreementStatus_[i]);
+            out_close(&o, '}');
+        }
+        out_close(&o, ']');
+        out_end(&o);
+    } else {
+        printf("%-36s  %-10s  %5s  %-20s  %-20s  %s\n", "KEY", "STATE", "NODES", "START", "END",
+               "OWNER");
+        for (int i = 0; i < resp.__sizeagreementStatus; i++) {
+            const struct agr__AgreementStatusType *s = &resp.agreementStatus_[i];
+            printf("%-36s  %-10s  %5u  %-20s  %-20s  %s\n", s->key,
+                   soap_agr__AgreementStateType2s(soap, s->state),
+                   s->terms ? s->terms->nodes : (unsigned)s->__sizemember,
+                   s->start ? s->start : "-", s->end ? s->end : "-", s->owner);
+        }
+    }
+    vws_soap_free(soap);
+    return rc;
+}
+
+static const struct command agreement_commands[] = {
+    { "templates", agr_templates, "agreement templates" },
+    { "offer", agr_offer, "agreement offer DEPLOYMENT.xml [DESCRIPTION.xml] [--for DN] "
+                          "[-o EPR] [--epr-dir DIR]" },
+    { "status", agr_op, "agreement status AGREEMENT-EPR" },
+    { "signal", agr_op, "agreement signal AGREEMENT-EPR" },
+    { "terminate", agr_op, "agreement terminate AGREEMENT-EPR" },
+    { "list", agr_list, "agreement list" },
+};
+
+static int
+cmd_agreement(int argc, char **argv)
+{
+    if (argc >= 2) {
+        for (size_t i = 0; i < VWS_N_ELEMENTS(agreement_commands); i++)
+            if (strcmp(agreement_commands[i].name, argv[1]) == 0)
+                return agreement_commands[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "vws: agreement: unknown command '%s'\n", argv[1]);
+    }
+    fprintf(stderr, "usage:\n");
+    for (size_t i = 0; i < VWS_N_ELEMENTS(agreement_commands); i++)
+        fprintf(stderr, "   vws %s\n", agreement_commands[i].synopsis);
+    return 2;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -1073,14 +1731,21 @@ static const struct command commands[] = {
     { "instances", cmd_instances, "instances" },
     { "host", cmd_host, "host" },
     { "metadata", cmd_metadata, "metadata EPR-FILE" },
+    { "create", cmd_create, "create DESCRIPTION.xml DEPLOYMENT.xml [-o AGREEMENT-EPR] "
+                            "[--epr-dir DIR]   (Factory)" },
+    { "agreement", cmd_agreement, "agreement templates | list" },
+    { "agreement", cmd_agreement, "agreement offer DEPLOYMENT.xml [DESCRIPTION.xml] [--for DN] "
+                                  "[-o EPR] [--epr-dir DIR]" },
+    { "agreement", cmd_agreement, "agreement status | signal | terminate AGREEMENT-EPR" },
     { "help", cmd_help, "help" },
 };
 
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: vws [--repository URL] [--manager URL] [--json] [-o EPR-FILE] "
-                 "COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(out, "usage: vws [--repository URL] [--manager URL] [--factory URL] "
+                 "[--agreements URL]\n           [--json] [-o EPR-FILE] COMMAND [ARGS]\n\n"
+                 "commands:\n");
     for (size_t i = 0; i < VWS_N_ELEMENTS(commands); i++)
         fprintf(out, "   %s\n", commands[i].synopsis);
     fprintf(out, "\nCredentials: $X509_USER_PROXY (or /tmp/x509up_u$UID), $X509_CERT_DIR.\n"
@@ -1100,6 +1765,8 @@ main(int argc, char **argv)
     static const struct option opts[] = {
         { "repository", required_argument, NULL, 'r' },
         { "manager", required_argument, NULL, 'm' },
+        { "factory", required_argument, NULL, 'f' },
+        { "agreements", required_argument, NULL, 'a' },
         { "json", no_argument, NULL, 'j' },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
@@ -1115,6 +1782,8 @@ main(int argc, char **argv)
         switch (opt) {
         case 'r': repository_url = optarg; break;
         case 'm': manager_url = optarg; break;
+        case 'f': factory_url = optarg; break;
+        case 'a': agreements_url = optarg; break;
         case 'j': json = true; break;
         case 'o': epr_out = optarg; break;
         case 'h': usage(stdout); return 0;
