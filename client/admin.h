@@ -20,4 +20,9 @@ int vws_admin_images(int argc, char **argv);
  * policy file). */
 int vws_admin_policy(int argc, char **argv);
 
+/* vws-admin hosts [--factory URL] list|drain NAME|remove NAME
+ * (client/admin-hosts.c): the Factory's host registry; 0, 1 when the
+ * Factory refused or cannot be reached, 2 for usage errors. */
+int vws_admin_hosts(int argc, char **argv);
+
 #endif /* VWS_ADMIN_H */

@@ -2,10 +2,13 @@
  * vws-admin — the site administrator's tool.
  *
  * Subcommands are rows of one table (name, handler, synopsis); each handler
- * gets its own argv.  For now:
+ * gets its own argv:
  *   vws-admin validate FILE...   OK, or the first error with its line
  *   vws-admin show FILE          the document as the services will see it
- * Later issues add hosts, images, acl check and the development PKI.
+ *   vws-admin images ...         the Repository's image pool (admin-images.c)
+ *   vws-admin acl ...            ask the site ACL (admin-acl.c)
+ *   vws-admin policy check ...   the group policy file (admin-policy.c)
+ *   vws-admin hosts ...          the Factory's VMM hosts (admin-hosts.c)
  */
 #define VWS_MODULE "admin"
 #include <config.h>
@@ -61,6 +64,15 @@ static const struct command commands[] = {
       "--group-held N: workspaces the DN and each shared group hold, default\n"
       "0) and print 'allow' or 'refuse: policy FILE:LINE (RULE): ...'.  Exit\n"
       "status 0 valid/allow, 1 refuse, 2 errors (FILE:LINE: message)." },
+    { "hosts", vws_admin_hosts,
+      "hosts [--factory URL] list | drain NAME | remove NAME",
+      "The Factory's VMM hosts: the Managers that registered with it.  'list'\n"
+      "prints each host's name, state (active, draining, down), URL, VMs,\n"
+      "memory (MB), workspaces, last heartbeat and reason.  'drain' stops new\n"
+      "leases on a host (its running ones go on); 'remove' forgets an idle\n"
+      "host (both need the ACL operation admin).  The Factory is --factory\n"
+      "URL or $VWS_FACTORY.  Exit status 0, 1 when the Factory refused or\n"
+      "cannot be reached, 2 for usage errors." },
     { "help", cmd_help, "help [COMMAND]", "Show help." },
 };
 
