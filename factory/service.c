@@ -115,10 +115,10 @@ __fac__Create(struct soap *soap, struct _fac__Create *req, struct _fac__CreateRe
     const struct vws_identity *id = caller(soap);
     struct agr__AgreementStatusType st;
 
-    if (!has(soap, VWS_ACL_CREATE) || !has(soap, VWS_ACL_DEPLOY))
-        return denied(soap, "create workspaces");
     if (vws_gsi_check_proxy(id, true, "create workspaces") < 0)
         return vws_soap_fault_last(soap);
+    if (!has(soap, VWS_ACL_CREATE) || !has(soap, VWS_ACL_DEPLOY))
+        return denied(soap, "create workspaces");
     if (!req->vws__deploymentRequest)
         return vws_soap_fault(soap, VWS_ERR_INVALID, "no deployment request");
     if (vws_factory_admit(svc(soap)->factory, id, id->dn, NULL, req->vws__virtualWorkspace,
@@ -248,6 +248,8 @@ __agr__CreateAgreement(struct soap *soap, struct _agr__CreateAgreement *req,
     const char *owner = req->onBehalfOf ? req->onBehalfOf : id->dn;
     bool broker = has(soap, VWS_ACL_BROKER);
 
+    if (vws_gsi_check_proxy(id, true, "negotiate agreements") < 0)
+        return vws_soap_fault_last(soap);
     if (req->template_ && strcmp(req->template_, "vm-lease") != 0)
         return vws_soap_fault(soap, VWS_ERR_NOT_FOUND, "no such agreement template");
     if (!broker) {
@@ -256,8 +258,6 @@ __agr__CreateAgreement(struct soap *soap, struct _agr__CreateAgreement *req,
         if (!has(soap, VWS_ACL_CREATE) || !has(soap, VWS_ACL_DEPLOY))
             return denied(soap, "negotiate agreements");
     }
-    if (vws_gsi_check_proxy(id, true, "negotiate agreements") < 0)
-        return vws_soap_fault_last(soap);
     if (!req->offer)
         return vws_soap_fault(soap, VWS_ERR_INVALID, "no offer");
     resp->agreementStatus = soap_new_agr__AgreementStatusType(soap, 1);

@@ -21,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "soapH.h"
 
 #include "strbuf.h"
@@ -44,26 +42,6 @@ run(const char *cmd)
     ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
 }
 
-static void
-sha256_of(const char *path, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
-    unsigned len = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    ck_assert_ptr_nonnull(f);
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        EVP_DigestUpdate(c, buf, n);
-    EVP_DigestFinal_ex(c, md, &len);
-    EVP_MD_CTX_free(c);
-    fclose(f);
-    for (unsigned i = 0; i < len; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 static long
 file_size(const char *path)
 {
@@ -71,13 +49,10 @@ file_size(const char *path)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
-/* A file of SIZE pseudo-random bytes at DIR/images/NAME. */
 static void
 make_image(const char *name, long size)
 {
-    char *cmd = vws_asprintf("head -c %ld /dev/urandom > '%s/images/%s'", size, dir, name);
-    run(cmd);
-    free(cmd);
+    sitetest_make_image(name, size);
 }
 
 static void
@@ -158,86 +133,23 @@ static void
 register_image(const char *name, const char *format, const char *kernel_file,
                const char *initrd_file, const char *sha_override, int file_scheme)
 {
-    struct soap *c = client("users/alice/voms-admin.pem");
-    struct _repo__RegisterImage req = { 0 };
-    struct _repo__RegisterImageResponse resp;
-    struct vws__ImageTemplateType *t = soap_new_vws__ImageTemplateType(c, 1);
-    char sha[65], *path = vws_asprintf("%s/images/%s", dir, kernel_file);
+    char *prefix = vws_asprintf("gsiftp://localhost:%d", ftp_port);
 
-    memset(&resp, 0, sizeof(resp));
-    sha256_of(path, sha);
-    t->name = soap_strdup(c, name);
-    soap_s2vws__ImageFormatType(c, format, &t->format);
-    {
-        char *u = file_scheme ? vws_asprintf("file://%s", path)
-                              : vws_asprintf("gsiftp://localhost:%d%s", ftp_port, path);
-        t->location = soap_strdup(c, u);
-        free(u);
-    }
-    t->size = (ULONG64)file_size(path);
-    t->sha256 = soap_strdup(c, sha_override ? sha_override : sha);
-    if (initrd_file) {
-        char *ip = vws_asprintf("%s/images/%s", dir, initrd_file);
-        char *u = vws_asprintf("gsiftp://localhost:%d%s", ftp_port, ip);
-        t->initrd = soap_new_vws__FileRefType(c, 1);
-        sha256_of(ip, sha);
-        t->initrd->location = soap_strdup(c, u);
-        t->initrd->size = (ULONG64)file_size(ip);
-        t->initrd->sha256 = soap_strdup(c, sha);
-        t->cmdline = "console=ttyS0 quiet";
-        free(ip);
-        free(u);
-    }
-    req.vws__imageTemplate = t;
-    ck_assert_msg(soap_call___repo__RegisterImage(c, repo_url(), NULL, &req, &resp) == SOAP_OK,
-                  "register image %s: %s", name, fault_of(c));
-    free(path);
-    vws_soap_free(c);
+    sitetest_register_image(repo_url(), name, format, kernel_file, initrd_file, sha_override,
+                            file_scheme ? "file://" : prefix);
+    free(prefix);
 }
 
-/* Register a workspace of CRED with template IMAGE; its key (malloc'd). */
 static char *
 register_ws(const char *cred, const char *image)
 {
-    struct soap *c = client(cred);
-    struct _repo__Register req = { 0 };
-    struct _repo__RegisterResponse resp = { 0 };
-    struct vws__NetworkType *net = soap_new_vws__NetworkType(c, 1);
-    char *key;
-
-    req.vws__virtualWorkspace = soaptest_workspace(c);
-    net->__sizenic = 1;
-    net->nic = soap_new_vws__NICType(c, 1);
-    net->nic->name = soap_strdup(c, "eth0");
-    net->nic->method = vws__IPMethodType__pool;
-    req.vws__virtualWorkspace->network = net;
-    req.vws__deploymentRequest = soaptest_request(c, 1);
-    req.vws__deploymentRequest->imageTemplate = soap_strdup(c, image);
-    ck_assert_msg(soap_call___repo__Register(c, repo_url(), NULL, &req, &resp) == SOAP_OK,
-                  "register: %s", fault_of(c));
-    key = vws_strdup(resp.key);
-    vws_soap_free(c);
-    return key;
+    return sitetest_register_ws(cred, repo_url(), image);
 }
 
-/* A property of KEY in the Repository as the host sees it: its text. */
 static char *
 repo_prop(const char *key, const char *qname)
 {
-    struct soap *c = client("hosts/factory.localhost");
-    struct _wsrp2__GetResourcePropertyResponse resp = { 0 };
-    char *out = NULL;
-
-    with_key(c, key);
-    if (soap_call___repo__GetResourceProperty(c, repo_url(), NULL, (char *)qname, &resp) ==
-            SOAP_OK && resp.__size > 0) {
-        const char *x = resp.__any[0], *gt = strchr(x, '>'), *lt = gt ? strchr(gt, '<') : NULL;
-        out = gt && lt ? vws_strndup(gt + 1, (size_t)(lt - gt - 1)) : vws_strdup(x);
-    } else {
-        out = vws_strdup("");
-    }
-    vws_soap_free(c);
-    return out;
+    return sitetest_repo_prop(repo_url(), key, qname);
 }
 
 static void

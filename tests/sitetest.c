@@ -15,9 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "soapH.h"
 #include "wsdl/soap.h"
 #include "gsi.h"
+#include "requests.h"
 #include "sitetest.h"
 #include "internal.h"
 
@@ -252,4 +255,152 @@ sitetest_cleanup(void)
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", dir);
     free(cmd);
+}
+
+/* ---- site fixtures ---- */
+
+void
+sitetest_sha256(const char *path, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
+    unsigned len = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f || !c)
+        die("cannot hash an image");
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(c, buf, n);
+    EVP_DigestFinal_ex(c, md, &len);
+    EVP_MD_CTX_free(c);
+    fclose(f);
+    for (unsigned i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void
+sitetest_make_image(const char *name, long size)
+{
+    char *cmd = vws_asprintf("mkdir -p '%s/images' && head -c %ld /dev/urandom > '%s/images/%s'",
+                             dir, size, dir, name);
+    if (system(cmd) != 0)
+        die("cannot make an image file");
+    free(cmd);
+}
+
+static long
+size_of(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+
+    if (!f || fseek(f, 0, SEEK_END) != 0)
+        die("cannot size an image file");
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static const char *
+fault_text(struct soap *soap)
+{
+    const char **s = soap_faultstring(soap);
+    return s && *s ? *s : "(no fault string)";
+}
+
+void
+sitetest_register_image(const char *repo_url, const char *name, const char *format,
+                        const char *file, const char *initrd, const char *sha,
+                        const char *url_prefix)
+{
+    struct soap *c = sitetest_client("users/alice/voms-admin.pem");
+    struct _repo__RegisterImage req = { 0 };
+    struct _repo__RegisterImageResponse resp;
+    struct vws__ImageTemplateType *t;
+    char hex[65], *path = vws_asprintf("%s/images/%s", dir, file), *u;
+
+    if (!c)
+        die("no admin client");
+    memset(&resp, 0, sizeof(resp));
+    t = soap_new_vws__ImageTemplateType(c, 1);
+    sitetest_sha256(path, hex);
+    t->name = soap_strdup(c, name);
+    soap_s2vws__ImageFormatType(c, format, &t->format);
+    u = vws_asprintf("%s%s", url_prefix, path);
+    t->location = soap_strdup(c, u);
+    free(u);
+    t->size = (ULONG64)size_of(path);
+    t->sha256 = soap_strdup(c, sha ? sha : hex);
+    if (initrd) {
+        char *ip = vws_asprintf("%s/images/%s", dir, initrd);
+        t->initrd = soap_new_vws__FileRefType(c, 1);
+        sitetest_sha256(ip, hex);
+        u = vws_asprintf("%s%s", url_prefix, ip);
+        t->initrd->location = soap_strdup(c, u);
+        free(u);
+        t->initrd->size = (ULONG64)size_of(ip);
+        t->initrd->sha256 = soap_strdup(c, hex);
+        t->cmdline = soap_strdup(c, "console=ttyS0 quiet");
+        free(ip);
+    }
+    req.vws__imageTemplate = t;
+    if (soap_call___repo__RegisterImage(c, repo_url, NULL, &req, &resp) != SOAP_OK) {
+        fprintf(stderr, "sitetest: register image %s: %s\n", name, fault_text(c));
+        exit(EXIT_FAILURE);
+    }
+    free(path);
+    vws_soap_free(c);
+}
+
+char *
+sitetest_register_ws(const char *cred, const char *repo_url, const char *image)
+{
+    struct soap *c = sitetest_client(cred);
+    struct _repo__Register req = { 0 };
+    struct _repo__RegisterResponse resp = { 0 };
+    struct vws__NetworkType *net;
+    char *key;
+
+    if (!c)
+        die("no client");
+    net = soap_new_vws__NetworkType(c, 1);
+    req.vws__virtualWorkspace = soaptest_workspace(c);
+    net->__sizenic = 1;
+    net->nic = soap_new_vws__NICType(c, 1);
+    net->nic->name = soap_strdup(c, "eth0");
+    net->nic->method = vws__IPMethodType__pool;
+    req.vws__virtualWorkspace->network = net;
+    req.vws__deploymentRequest = soaptest_request(c, 1);
+    req.vws__deploymentRequest->imageTemplate = soap_strdup(c, image);
+    if (soap_call___repo__Register(c, repo_url, NULL, &req, &resp) != SOAP_OK) {
+        fprintf(stderr, "sitetest: register: %s\n", fault_text(c));
+        exit(EXIT_FAILURE);
+    }
+    key = vws_strdup(resp.key);
+    vws_soap_free(c);
+    return key;
+}
+
+char *
+sitetest_repo_prop(const char *repo_url, const char *key, const char *qname)
+{
+    struct soap *c = sitetest_client("hosts/factory.localhost");
+    struct _wsrp2__GetResourcePropertyResponse resp = { 0 };
+    char *out;
+
+    if (!c)
+        die("no host client");
+    c->header = soap_new_SOAP_ENV__Header(c, 1);
+    c->header->vws__WorkspaceKey = soap_strdup(c, key);
+    if (soap_call___repo__GetResourceProperty(c, repo_url, NULL, (char *)qname, &resp) ==
+            SOAP_OK && resp.__size > 0) {
+        const char *x = resp.__any[0], *gt = strchr(x, '>'), *lt = gt ? strchr(gt, '<') : NULL;
+        out = gt && lt ? vws_strndup(gt + 1, (size_t)(lt - gt - 1)) : vws_strdup(x);
+    } else {
+        out = vws_strdup("");
+    }
+    vws_soap_free(c);
+    return out;
 }

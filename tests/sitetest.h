@@ -44,6 +44,26 @@ long sitetest_rss_kb(pid_t pid);
  * NULL (error reported) if the credential cannot be used. */
 struct soap *sitetest_client(const char *cred);
 
+/* ---- site fixtures shared by the integration tests (exit on failure) ---- */
+
+/* The SHA-256 of the file at PATH, 64 lowercase hex digits. */
+void sitetest_sha256(const char *path, char out[65]);
+/* DIR/images/NAME: SIZE pseudo-random bytes. */
+void sitetest_make_image(const char *name, long size);
+/* Register image template NAME (FORMAT "raw", "qcow2" or "kernel+initrd")
+ * with the Repository at REPO_URL as the site admin: FILE (and INITRD, or
+ * NULL) under DIR/images, at URL_PREFIX + the absolute path ("file://" or
+ * "gsiftp://localhost:PORT"); SHA NULL: the file's own. */
+void sitetest_register_image(const char *repo_url, const char *name, const char *format,
+                             const char *file, const char *initrd, const char *sha,
+                             const char *url_prefix);
+/* Register a one-NIC (pool) VM workspace of CRED for template IMAGE; its
+ * key (malloc'd). */
+char *sitetest_register_ws(const char *cred, const char *repo_url, const char *image);
+/* Property QNAME of workspace KEY as a host sees it: its text (malloc'd;
+ * "" when it has none). */
+char *sitetest_repo_prop(const char *repo_url, const char *key, const char *qname);
+
 /* Remove the directory unless $VWS_KEEP_TEST_DIR is set. */
 void sitetest_cleanup(void);
 
