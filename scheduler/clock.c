@@ -22,6 +22,7 @@ struct event {
     vws_event_fn fn;
     void *arg;
     uint64_t tag;
+    int owned;                /* free ARG if dropped */
 };
 
 struct vws_clock {
@@ -65,8 +66,13 @@ vws_clock_new_real(void)
 void
 vws_clock_free(vws_clock *c)
 {
+    size_t i;
+
     if (!c)
         return;
+    for (i = 0; i < c->n; i++)
+        if (c->heap[i].owned)
+            free(c->heap[i].arg);
     free(c->heap);
     free(c);
 }
@@ -91,9 +97,9 @@ before(const struct event *a, const struct event *b)
     return a->seq < b->seq;
 }
 
-int
-vws_clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
-             uint64_t tag)
+static int
+clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
+         uint64_t tag, int owned)
 {
     size_t i;
 
@@ -106,7 +112,7 @@ vws_clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
         c->heap = vws_reallocarray(c->heap, c->cap, sizeof(*c->heap));
     }
     i = c->n++;
-    c->heap[i] = (struct event){ when, c->seq++, fn, arg, tag };
+    c->heap[i] = (struct event){ when, c->seq++, fn, arg, tag, owned };
     while (i > 0) {
         size_t p = (i - 1) / 2;
         struct event tmp;
@@ -119,6 +125,20 @@ vws_clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
         i = p;
     }
     return 0;
+}
+
+int
+vws_clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
+             uint64_t tag)
+{
+    return clock_at(c, when, fn, arg, tag, 0);
+}
+
+int
+vws_clock_at_owned(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
+                   uint64_t tag)
+{
+    return clock_at(c, when, fn, arg, tag, 1);
 }
 
 static struct event

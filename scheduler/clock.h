@@ -10,7 +10,8 @@
  * simulation is deterministic.
  *
  * Ownership: the clock owns its queued events; ARG is the caller's and is
- * never freed by the clock.
+ * never freed by the clock, except an ARG given to vws_clock_at_owned()
+ * whose event never ran.
  */
 #ifndef VWS_CLOCK_H
 #define VWS_CLOCK_H
@@ -46,6 +47,11 @@ vws_time vws_clock_now(const vws_clock *c);
  * the current time.  Returns 0, or -1 if FN is NULL. */
 int vws_clock_at(vws_clock *c, vws_time when, vws_event_fn fn, void *arg,
                  uint64_t tag);
+/* The same for an ARG from malloc() that FN frees when it runs: if the
+ * event never runs, vws_clock_free() frees ARG (a real clock stopped with
+ * events pending). */
+int vws_clock_at_owned(vws_clock *c, vws_time when, vws_event_fn fn,
+                       void *arg, uint64_t tag);
 
 /* Time of the next pending event, or VWS_TIME_NEVER. */
 vws_time vws_clock_next(const vws_clock *c);

@@ -404,7 +404,8 @@ start_copy(vws_sched *s, vws_lease *l, size_t host, int count,
         if (lease_book(s, l, host, at, at + s->site.local_copy, &d, 1) < 0)
             VWS_DEBUG("copy for lease %" PRIu64 " beyond I/O capacity", l->id);
     }
-    vws_clock_at(s->clock, at + s->site.local_copy, ev_copy_done, c, 0);
+    vws_clock_at_owned(s->clock, at + s->site.local_copy, ev_copy_done, c,
+                       0);
 }
 
 static void
@@ -667,7 +668,7 @@ arm_end(vws_sched *s, vws_lease *l, vws_time at)
     e->s = s;
     e->l = l;
     l->end_gen++;
-    vws_clock_at(s->clock, at, ev_lease_end, e, l->end_gen);
+    vws_clock_at_owned(s->clock, at, ev_lease_end, e, l->end_gen);
 }
 
 static void
@@ -1036,7 +1037,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now, int fixed)
 
         e->s = s;
         e->l = l;
-        vws_clock_at(s->clock, bs, ev_lease_start, e, 0);
+        vws_clock_at_owned(s->clock, bs, ev_lease_start, e, 0);
     }
     if (l->type == VWS_LEASE_AR) {
         arm_end(s, l, l->end);
@@ -1045,7 +1046,7 @@ admit_ar(vws_sched *s, vws_lease *l, vws_time now, int fixed)
 
         e->s = s;
         e->l = l;
-        vws_clock_at(s->clock, l->end, ev_window_close, e, 0);
+        vws_clock_at_owned(s->clock, l->end, ev_window_close, e, 0);
     }
     return;
 refuse:

@@ -595,8 +595,8 @@ START_TEST(test_restore)
     struct rec *r1 = rec_new(-1), *r2 = rec_new(100);
     vws_orch *o1 = orch_new(r1, "hybrid", 3, 1);
     vws_orch *o2;
-    vws_time t = now_ms() + 1500, s, e;
-    vws_lease_request qf = ar(t, 800, 2), qr = ar(now_ms() + 700, 1500, 1),
+    vws_time t = now_ms() + 2500, s, e;
+    vws_lease_request qf = ar(t, 800, 2), qr = ar(now_ms() + 700, 2500, 1),
                       qx = ar(t, 800, 1), old = ar(now_ms() - 3000, 1000, 1);
     struct vws_orch_lease f, run, l, y;
     size_t bad[2] = { 0, 9 };
