@@ -3,8 +3,8 @@
 # 127.0.0.1 (scripts/site: test PKI, ACL, pool, vws-repository): register,
 # status, query, list, set-termination, clone, destroy, the image pool;
 # refusals with their messages and exit codes; bad EPR files; --json; the
-# Manager commands' usage errors (they need no Manager: its calls are
-# tested with the daemon).
+# Manager, Factory and agreement commands' usage errors (they need no
+# Manager or Factory: their calls are tested with the daemons).
 set -u
 src=${VWS_SRCDIR:-..}
 build=${VWS_BUILDDIR:-..}
@@ -104,7 +104,44 @@ expect 2 "usage: vws deploy EPR-FILE" $vws $M deploy
 expect 2 "usage: vws serialize EPR-FILE" $vws $M serialize "$dir/w.epr" "$dir/w.epr"
 expect 2 "usage: vws instances" $vws $M instances extra
 expect 2 "unknown option '--manager'" $vws deploy "$dir/w.epr" --manager https://127.0.0.1:1/
+# the Factory and agreement commands: which Factory, the files, options
+# (they need no Factory: its calls are tested with the daemon)
+expect 2 "say which Factory: --factory URL or \$VWS_FACTORY" env -u VWS_FACTORY $vws create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
+expect 2 "say which Factory" env VWS_FACTORY= $vws create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
+expect 2 "say which Factory" env -u VWS_FACTORY -u VWS_AGREEMENTS $vws agreement list
+expect 2 "or --agreements URL, \$VWS_AGREEMENTS" env -u VWS_FACTORY -u VWS_AGREEMENTS $vws agreement templates
+expect 2 "say which Factory" env -u VWS_FACTORY -u VWS_AGREEMENTS $vws agreement offer "$ex/deploy-immediate.xml"
+F="--factory https://127.0.0.1:1/vws/factory"
+expect 1 "cannot open '$dir/none.xml'" $vws $F create "$dir/none.xml" "$ex/deploy-immediate.xml"
+expect 1 "cannot open '$dir/none.xml'" $vws $F create "$ex/tiny-guest.xml" "$dir/none.xml"
+expect 1 "min 1024 is greater than max 512" $vws $F create "$src/tests/corpus/xml/ram-min-gt-max.xml" "$ex/deploy-immediate.xml"
+expect 1 "cannot open '$dir/none.xml'" $vws $F agreement offer "$dir/none.xml"
+expect 1 "cannot open '$dir/none.xml'" env VWS_AGREEMENTS=https://127.0.0.1:1/vws/agreement $vws agreement offer "$ex/deploy-immediate.xml" "$dir/none.xml"
+expect 1 "cannot open '$dir/none.epr'" env -u VWS_FACTORY $vws agreement status "$dir/none.epr"
+expect 1 "malformed XML" $vws agreement terminate "$dir/bad.epr"
+expect 1 "no vws:WorkspaceKey" $vws agreement signal "$dir/nokey.epr"
+: > "$dir/file"
+expect 1 "is not a directory" $vws $F create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml" --epr-dir "$dir/file"
+expect 2 "usage: vws create DESCRIPTION.xml DEPLOYMENT.xml" $vws $F create "$ex/tiny-guest.xml"
+expect 2 "usage: vws create" $vws $F create a b c
+expect 2 "create: unknown option '--for'" $vws $F create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml" --for /CN=x
+expect 2 "create: option '--epr-dir' needs a value" $vws $F create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml" --epr-dir
+expect 2 "create: unknown option '--frobnicate'" $vws $F create --frobnicate "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
+expect 2 "offer: option '--for' needs a value" $vws $F agreement offer "$ex/deploy-immediate.xml" --for
+expect 2 "offer: --for needs a DN" $vws $F agreement offer "$ex/deploy-immediate.xml" --for ""
+expect 2 "usage: vws agreement offer DEPLOYMENT.xml" $vws $F agreement offer
+expect 2 "usage: vws agreement offer" $vws $F agreement offer a b c
+expect 2 "usage: vws agreement status AGREEMENT-EPR" $vws agreement status
+expect 2 "status: unknown option '--epr-dir'" $vws agreement status "$dir/w.epr" --epr-dir "$dir"
+expect 2 "usage: vws agreement terminate" $vws agreement terminate a b
+expect 2 "usage: vws agreement list" $vws $F agreement list extra
+expect 2 "agreement: unknown command 'frobnicate'" $vws agreement frobnicate
+expect 2 "vws agreement templates" $vws agreement
+expect 2 "unknown option '--factory'" $vws create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml" --factory https://127.0.0.1:1/
+expect 1 "agreement list: cannot talk to the service" $vws $F agreement list
+expect 1 "create: cannot talk to the service" $vws $F create "$ex/tiny-guest.xml" "$ex/deploy-immediate.xml"
 expect 0 "deploy EPR-FILE" $vws help
+expect 0 "agreement offer DEPLOYMENT.xml" $vws help
 expect 0 "destroyed" $vws destroy "$dir/w.epr"
 
 echo "$pass passed, $fail failed"
