@@ -95,7 +95,7 @@ struct vws_vmm_nic {
  *                 '.', at most VWS_VMM_MAX_NAME bytes; quotes and angle
  *                 brackets are allowed (escaped in the XML).
  *   workspace_key used for the name when name is NULL (a UUID normally);
- *                 a valid UUID is also the domain's UUID.
+ *                 then a valid UUID is also the domain's UUID.
  *   memory_mb     1 .. VWS_VMM_MAX_MEMORY_MB.
  *   vcpus         1 .. VWS_VMM_MAX_VCPUS.
  *   cpu_percent   0 = no cap; 1..100 = share of one host CPU per vCPU

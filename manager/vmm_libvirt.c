@@ -438,10 +438,10 @@ vws_vmm_domain_xml(const struct vws_vmm_domain_spec *spec)
     vws_buf_addf(&b, "<domain type='%s'>\n", spec->kvm ? "kvm" : "qemu");
     add_elem(&b, "  ", "name", name);
     free(name);
-    /* the workspace key as the domain's UUID: a saved state (whose XML
-     * carries the UUID) restores into a later definition of the same
-     * workspace, on this host or another */
-    if (spec->workspace_key && vws_uuid_is_valid(spec->workspace_key))
+    /* a domain named after its workspace key has the key as its UUID: a
+     * saved state (whose XML carries the UUID) restores into a later
+     * definition of the same workspace, on this host or another */
+    if (!spec->name && spec->workspace_key && vws_uuid_is_valid(spec->workspace_key))
         add_elem(&b, "  ", "uuid", spec->workspace_key);
     vws_buf_addf(&b, "  <memory unit='MiB'>%u</memory>\n", spec->memory_mb);
     vws_buf_addf(&b, "  <vcpu>%u</vcpu>\n", spec->vcpus);
@@ -507,7 +507,9 @@ vws_vmm_domain_xml(const struct vws_vmm_domain_spec *spec)
     if (spec->console_log) {
         vws_buf_adds(&b, "    <serial type='file'>\n      <source");
         add_attr(&b, "path", spec->console_log);
-        vws_buf_adds(&b, "/>\n      <target port='0'/>\n    </serial>\n");
+        /* append: a start after a stop or a resume from a saved state
+         * continues the log instead of truncating it */
+        vws_buf_adds(&b, " append='on'/>\n      <target port='0'/>\n    </serial>\n");
     }
     vws_buf_adds(&b, "    <memballoon model='none'/>\n"
                      "  </devices>\n</domain>\n");

@@ -89,6 +89,15 @@ stop_manager(int sig)
     return st;
 }
 
+/* A manager NAME that starts from nothing: no records, no cache. */
+static void
+fresh_manager(const char *name)
+{
+    char *cmd = vws_asprintf("rm -rf '%s/%s-state' '%s/%s-cache'", dir, name, dir, name);
+    run(cmd);
+    free(cmd);
+}
+
 static struct soap *
 client(const char *cred)
 {
@@ -515,6 +524,7 @@ START_TEST(t_one_transfer)
     struct soap *pc;
     struct mgr__ManagerPropertiesType p;
 
+    fresh_manager("manager");
     start_manager("test:///default", NULL);
     for (int i = 0; i < 2; i++)
         a[i].key = register_ws(ALICE, "big");
@@ -546,6 +556,7 @@ START_TEST(t_checksum)
     struct soap *pc;
     struct mgr__ManagerPropertiesType p;
 
+    fresh_manager("manager");
     start_manager("test:///default", NULL);
     r = call(ALICE, key, DEPLOY, NULL);
     refused(r, "deploy with a bad checksum", "checksum mismatch");

@@ -386,12 +386,12 @@ sitetest_register_ws(const char *cred, const char *repo_url, const char *image)
 char *
 sitetest_repo_prop(const char *repo_url, const char *key, const char *qname)
 {
-    struct soap *c = sitetest_client("hosts/factory.localhost");
+    struct soap *c = sitetest_client("users/alice/voms-admin.pem");   /* sees all */
     struct _wsrp2__GetResourcePropertyResponse resp = { 0 };
     char *out;
 
     if (!c)
-        die("no host client");
+        die("no admin client");
     c->header = soap_new_SOAP_ENV__Header(c, 1);
     c->header->vws__WorkspaceKey = soap_strdup(c, key);
     if (soap_call___repo__GetResourceProperty(c, repo_url, NULL, (char *)qname, &resp) ==

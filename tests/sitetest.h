@@ -60,7 +60,7 @@ void sitetest_register_image(const char *repo_url, const char *name, const char 
 /* Register a one-NIC (pool) VM workspace of CRED for template IMAGE; its
  * key (malloc'd). */
 char *sitetest_register_ws(const char *cred, const char *repo_url, const char *image);
-/* Property QNAME of workspace KEY as a host sees it: its text (malloc'd;
+/* Property QNAME of workspace KEY as the site admin sees it: its text (malloc'd;
  * "" when it has none). */
 char *sitetest_repo_prop(const char *repo_url, const char *key, const char *qname);
 
