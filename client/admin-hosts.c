@@ -62,14 +62,14 @@ call_failed(struct soap *soap, const char *what)
 static void
 header(void)
 {
-    printf("%-24s  %-8s  %-36s  %3s  %7s  %4s  %-20s  %s\n", "NAME", "STATE", "URL", "VMS",
+    printf("%-24s  %-8s  %-36s  %3s  %7s  %4s  %-24s  %s\n", "NAME", "STATE", "URL", "VMS",
            "MEMORY", "WS", "LAST HEARTBEAT", "REASON");
 }
 
 static void
 row(struct soap *soap, const struct fac__HostType *h)
 {
-    printf("%-24s  %-8s  %-36s  %3u  %7u  %4u  %-20s  %s\n", h->name,
+    printf("%-24s  %-8s  %-36s  %3u  %7u  %4u  %-24s  %s\n", h->name,
            soap_fac__HostStateType2s(soap, h->state), h->url, h->vms, h->memory,
            h->workspaces, h->lastHeartbeat ? h->lastHeartbeat : "-",
            h->reason ? h->reason : "-");

@@ -1271,10 +1271,13 @@ out_terms(struct out *o, const struct vws__DeploymentRequestType *t)
     if (t->vcpus)
         out_uint(o, "vcpus", *t->vcpus);
     if (!t->start) {
-        if (json)
+        bool now = t->immediate && *t->immediate == xsd__boolean__true_;
+        if (json) {
             out_null(o, "start", NULL);
-        else
-            out_str(o, "asked start", "as soon as possible");
+            out_bool(o, "immediate", now);
+        } else {
+            out_str(o, "asked start", now ? "now or not at all" : "as soon as possible");
+        }
     } else if (t->start->__union_StartType == SOAP_UNION__vws__union_StartType_exact) {
         out_str(o, json ? "start" : "asked start", t->start->union_StartType.exact);
     } else if (t->start->__union_StartType == SOAP_UNION__vws__union_StartType_window &&
@@ -1341,10 +1344,10 @@ out_agreement(struct out *o, struct soap *soap, const struct agr__AgreementStatu
         return;
     }
     if (s->__sizestaging > 0) {
-        printf("\n%-24s  %-24s  %-20s  %s\n", "STAGING HOST", "IMAGE", "START", "END");
+        printf("\n%-24s  %-24s  %-24s  %s\n", "STAGING HOST", "IMAGE", "START", "END");
         for (int i = 0; i < s->__sizestaging; i++) {
             const struct agr__StagingType *st = &s->staging[i];
-            printf("%-24s  %-24s  %-20s  %s\n", st->host, st->image, st->start, st->end);
+            printf("%-24s  %-24s  %-24s  %s\n", st->host, st->image, st->start, st->end);
         }
     }
     if (s->__sizemember > 0) {
@@ -1670,11 +1673,11 @@ agr_list(int argc, char **argv)
         out_close(&o, ']');
         out_end(&o);
     } else {
-        printf("%-36s  %-10s  %5s  %-20s  %-20s  %s\n", "KEY", "STATE", "NODES", "START", "END",
+        printf("%-36s  %-10s  %5s  %-24s  %-24s  %s\n", "KEY", "STATE", "NODES", "START", "END",
                "OWNER");
         for (int i = 0; i < resp.__sizeagreementStatus; i++) {
             const struct agr__AgreementStatusType *s = &resp.agreementStatus_[i];
-            printf("%-36s  %-10s  %5u  %-20s  %-20s  %s\n", s->key,
+            printf("%-36s  %-10s  %5u  %-24s  %-24s  %s\n", s->key,
                    soap_agr__AgreementStateType2s(soap, s->state),
                    s->terms ? s->terms->nodes : (unsigned)s->__sizemember,
                    s->start ? s->start : "-", s->end ? s->end : "-", s->owner);
