@@ -551,11 +551,9 @@ done:
 
 /* ---- Globus --------------------------------------------------------------- */
 
-static pthread_once_t globus_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t globus_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool globus_active;
-static int globus_status;     /* 0 or -1 after globus_once */
-static char globus_failure[256];
+static bool globus_model_set;
 
 /* Globus error text on one line; malloc'd. */
 static char *
@@ -598,22 +596,32 @@ result_reason(globus_result_t res)
     return r;
 }
 
-static void
-globus_init(void)
+/* Activate the Globus FTP client module unless it is active. */
+static int
+globus_up(const char *url)
 {
-    /* Globus's default thread model is "none" (callbacks run only while
-     * someone polls); worker threads need the pthread model, chosen before
-     * globus_common is activated. */
-    globus_thread_set_model("pthread");
-    if (globus_module_activate(GLOBUS_FTP_CLIENT_MODULE) != GLOBUS_SUCCESS) {
-        snprintf(globus_failure, sizeof(globus_failure),
-                 "cannot activate the Globus FTP client module");
-        globus_status = -1;
-        return;
-    }
+    char sh[256];
+    int rc = 0;
+
     pthread_mutex_lock(&globus_lock);
-    globus_active = true;
+    if (!globus_active) {
+        /* Globus's default thread model is "none" (callbacks run only while
+         * someone polls); worker threads need the pthread model, chosen
+         * before globus_common is first activated. */
+        if (!globus_model_set)
+            globus_thread_set_model("pthread");
+        globus_model_set = true;
+        if (globus_module_activate(GLOBUS_FTP_CLIENT_MODULE) != GLOBUS_SUCCESS) {
+            vws_report_error(VWS_ERR_SYSTEM,
+                             "'%s': cannot activate the Globus FTP client module",
+                             shown(url, sh, sizeof(sh)));
+            rc = -1;
+        } else {
+            globus_active = true;
+        }
+    }
     pthread_mutex_unlock(&globus_lock);
+    return rc;
 }
 
 void
@@ -622,7 +630,6 @@ vws_transfer_shutdown(void)
     pthread_mutex_lock(&globus_lock);
     if (globus_active) {
         globus_module_deactivate(GLOBUS_FTP_CLIENT_MODULE);
-        globus_module_deactivate_all();
         globus_active = false;
     }
     pthread_mutex_unlock(&globus_lock);
@@ -771,12 +778,8 @@ globus_prepare(const struct vws_transfer_options *o, const char *url, gss_cred_i
 {
     char sh[256];
 
-    pthread_once(&globus_once, globus_init);
-    if (globus_status < 0) {
-        vws_report_error(VWS_ERR_SYSTEM, "'%s': %s", shown(url, sh, sizeof(sh)),
-                         globus_failure);
+    if (globus_up(url) < 0)
         return -1;
-    }
     if (o && o->cert_dir) {
         const char *env = getenv("X509_CERT_DIR");
         char *want = realpath(o->cert_dir, NULL);
@@ -956,9 +959,14 @@ static int
 op_start_handle(struct op *op, globus_ftp_client_operationattr_t *attr,
                 const struct vws_transfer_options *o, gss_cred_id_t cred, bool gsi)
 {
+    globus_ftp_client_handleattr_t hattr;
     globus_result_t res;
 
-    if ((res = globus_ftp_client_handle_init(&op->handle, NULL)) != GLOBUS_SUCCESS) {
+    /* with a NULL attribute, handle_init leaks the default one it makes */
+    globus_ftp_client_handleattr_init(&hattr);
+    res = globus_ftp_client_handle_init(&op->handle, &hattr);
+    globus_ftp_client_handleattr_destroy(&hattr);
+    if (res != GLOBUS_SUCCESS) {
         char *why = result_reason(res);
         outcome_set(op->out, VWS_ERR_SYSTEM, false, "%s: %s", op->what, why);
         free(why);

@@ -10,8 +10,8 @@
  *
  * Thread-safe: several transfers may run at once from different threads.
  * The Globus modules are activated on the first gsiftp:// or ftp://
- * transfer (once per process, with Globus's pthread thread model);
- * vws_transfer_shutdown() deactivates them at exit.
+ * transfer (with Globus's pthread thread model, set before Globus is first
+ * activated); vws_transfer_shutdown() deactivates them at exit.
  *
  * Trusted CAs.  Globus GSI reads its CA directory only from the
  * environment: $X509_CERT_DIR, else ~/.globus/certificates, else
@@ -105,8 +105,8 @@ int vws_transfer_put(const char *src, const char *url,
 int vws_transfer_url_check(const char *url);
 
 /* Deactivate the Globus modules (if a transfer activated them), for a clean
- * exit under valgrind.  Call once, after every transfer has returned; no
- * transfer may start afterwards. */
+ * exit under valgrind.  Call when no transfer is running; a later gsiftp://
+ * or ftp:// transfer activates them again. */
 void vws_transfer_shutdown(void);
 
 #endif /* VWS_GRIDFTP_H */
