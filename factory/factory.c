@@ -45,6 +45,7 @@ struct member {
     int host;                   /* slot, or -1 */
     int state;                  /* vws__StateType */
     bool deployed;
+    bool busy;                  /* an action is deploying or starting it */
     vws_time ready;             /* started, or 0 */
 };
 
@@ -56,8 +57,7 @@ struct agreement {
     char *fqans;                /* the creator's FQANs, one per line */
     enum agr_state state;
     char *reason;
-    struct vws_doc terms;       /* the deployment request (read-only once made) */
-    char *terms_xml, *desc_xml;
+    char *terms_xml, *desc_xml; /* the deployment request and description */
     char *image;
     int64_t image_mb;
     vws_lease_request req;      /* req.image points at image */
@@ -66,7 +66,13 @@ struct agreement {
     int nodes;
     struct member m[MAX_NODES];
     vws_time created;
-    struct vws_orch_lease plan; /* the schedule last seen (staging included) */
+    struct vws_orch_staging *staging;   /* the staging planned, last seen */
+    size_t n_staging;
+    /* admission under way (the Repository registers the nodes): the
+     * orchestrator's start and end wait for it */
+    bool admitting, start_due, end_due;
+    uint64_t xfer_due[16];      /* transfers asked for while admitting */
+    size_t n_xfer_due;
 };
 
 struct host {
@@ -82,6 +88,7 @@ struct host {
 struct vws_factory {
     pthread_mutex_t lock;
     pthread_cond_t idle;
+    pthread_cond_t member_free; /* a member's busy flag dropped */
     unsigned actions;           /* action threads running */
     bool closing;
     struct agreement *agreements;
@@ -310,7 +317,7 @@ agreement_free(struct agreement *a)
     free(a->creator);
     free(a->fqans);
     free(a->reason);
-    vws_doc_release(&a->terms);
+    free(a->staging);
     free(a->terms_xml);
     free(a->desc_xml);
     free(a->image);
@@ -346,7 +353,6 @@ load_records(struct vws_factory *f)
         return vws_db_fail(&f->dbh, "reading the agreements");
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct agreement *a = vws_calloc(1, sizeof(*a));
-        struct vws_doc empty = VWS_DOC_INIT;
         char *mem;
 
         vws_strlcpy(a->key, (const char *)sqlite3_column_text(st, 0), sizeof(a->key));
@@ -376,10 +382,7 @@ load_records(struct vws_factory *f)
         a->created = sqlite3_column_int64(st, 19);
         a->creator = col(st, 20);
         a->fqans = col(st, 21);
-        a->terms = empty;
-        if (!a->owner || !a->terms_xml || !a->image ||
-            vws_doc_parse(&a->terms, "agreement terms", a->terms_xml, strlen(a->terms_xml),
-                          VWS_DOC_DEPLOYMENT) < 0) {
+        if (!a->owner || !a->terms_xml || !a->image) {
             VWS_ERROR("agreement '%s' in the database is damaged: skipped", a->key);
             agreement_free(a);
             continue;
@@ -527,7 +530,7 @@ repo_destroy(struct vws_factory *f, const char *key)
         return;
     if (soap_call___repo__Destroy(soap, f->repository_url, NULL, &q, &a)) {
         char what[128];
-        snprintf(what, sizeof(what), "destroying workspace '%s'", key);
+        snprintf(what, sizeof(what), "destroying workspace '%.64s'", key);
         vws_soap_call_failed(soap, what);
         VWS_WARN("%s", vws_error_message());
     }
@@ -542,7 +545,9 @@ struct action {
     struct vws_factory *f;
     enum action_kind kind;
     char key[VWS_UUID_BUFSIZE];     /* the agreement */
-    uint64_t xfer;                  /* prestage */
+    uint64_t xfer;                  /* prestage: the transfer it stands for, or 0 */
+    uint64_t more[16];              /* prestage: more transfers done with it */
+    size_t n_more;
     int host;                       /* prestage: the slot */
     bool terminated;                /* end: early */
 };
@@ -564,18 +569,23 @@ node_up(struct vws_factory *f, const char *akey, int i, bool start)
     int rc = 0;
 
     pthread_mutex_lock(&f->lock);
-    a = find_agreement(f, akey);
+    /* one action at a time on a node: a pre-deploy and the start's deploy
+     * must not both check it out */
+    while ((a = find_agreement(f, akey)) && i < a->nodes && a->m[i].busy)
+        pthread_cond_wait(&f->member_free, &f->lock);
     if (!a || !live(a) || i >= a->nodes || a->m[i].host < 0) {
         pthread_mutex_unlock(&f->lock);
         return 0;
     }
+    a->m[i].busy = true;
     vws_strlcpy(key, a->m[i].key, sizeof(key));
     deployed = a->m[i].deployed;
     url = url_of_slot(f, a->m[i].host);
     pthread_mutex_unlock(&f->lock);
     if (!url) {
         vws_report_error(VWS_ERR_STATE, "node %d of agreement '%s' has no host", i, akey);
-        return -1;
+        rc = -1;
+        goto out;
     }
     if (!deployed && (rc = manager_call(f, url, key, M_DEPLOY)) == 0) {
         pthread_mutex_lock(&f->lock);
@@ -597,6 +607,12 @@ node_up(struct vws_factory *f, const char *akey, int i, bool start)
         }
         pthread_mutex_unlock(&f->lock);
     }
+out:
+    pthread_mutex_lock(&f->lock);
+    if ((a = find_agreement(f, akey)) && i < a->nodes)
+        a->m[i].busy = false;
+    pthread_cond_broadcast(&f->member_free);
+    pthread_mutex_unlock(&f->lock);
     free(url);
     return rc;
 }
@@ -609,7 +625,8 @@ node_down(struct vws_factory *f, const char *akey, int i)
     bool deployed;
 
     pthread_mutex_lock(&f->lock);
-    a = find_agreement(f, akey);
+    while ((a = find_agreement(f, akey)) && i < a->nodes && a->m[i].busy)
+        pthread_cond_wait(&f->member_free, &f->lock);
     if (!a || i >= a->nodes || a->m[i].host < 0) {
         pthread_mutex_unlock(&f->lock);
         return;
@@ -718,6 +735,8 @@ action_thread(void *arg)
         all_nodes(f, x->key, nodes, true, false, x->host);
         if (x->xfer)
             vws_orch_transfer_done(f->orch, x->xfer, 1);
+        for (size_t i = 0; i < x->n_more; i++)
+            vws_orch_transfer_done(f->orch, x->more[i], 1);
         break;
     case ACT_START:
         all_nodes(f, x->key, nodes, true, true, -1);
@@ -741,30 +760,64 @@ action_thread(void *arg)
     return NULL;
 }
 
-/* Queue an action (F->lock held). */
+static struct action *act_new(struct vws_factory *f, enum action_kind kind, const char *key,
+                              uint64_t xfer, int host, bool terminated);
+static void act_go(struct vws_factory *f, struct action *x);
+
+/* Start an action (F->lock held). */
 static void
 act(struct vws_factory *f, enum action_kind kind, const char *key, uint64_t xfer, int host,
     bool terminated)
 {
-    struct action *x = vws_calloc(1, sizeof(*x));
-    pthread_attr_t attr;
-    pthread_t t;
+    act_go(f, act_new(f, kind, key, xfer, host, terminated));
+}
 
+static struct action *
+act_new(struct vws_factory *f, enum action_kind kind, const char *key, uint64_t xfer, int host,
+        bool terminated)
+{
+    struct action *x = vws_calloc(1, sizeof(*x));
+
+    (void)f;
     x->f = f;
     x->kind = kind;
     vws_strlcpy(x->key, key, sizeof(x->key));
     x->xfer = xfer;
     x->host = host;
     x->terminated = terminated;
+    return x;
+}
+
+/* Run X in a thread of its own (F->lock held). */
+static void
+act_go(struct vws_factory *f, struct action *x)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
     f->actions++;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, action_thread, x) != 0) {
         f->actions--;
-        VWS_ERROR("cannot start an action thread for agreement '%s'", key);
+        VWS_ERROR("cannot start an action thread for agreement '%s'", x->key);
         free(x);
     }
     pthread_attr_destroy(&attr);
+}
+
+/* Keep the staging part of PLAN (the rest is in the agreement's own
+ * fields): a copy of what is there, so an agreement costs what it holds. */
+static void
+keep_plan(struct agreement *a, const struct vws_orch_lease *plan)
+{
+    free(a->staging);
+    a->staging = NULL;
+    a->n_staging = plan->n_staging;
+    if (plan->n_staging) {
+        a->staging = vws_calloc(plan->n_staging, sizeof(*a->staging));
+        memcpy(a->staging, plan->staging, plan->n_staging * sizeof(*a->staging));
+    }
 }
 
 static struct agreement *
@@ -789,6 +842,16 @@ op_prestage(void *ctx, uint64_t xfer, size_t host, const char *image)
         bool here = false;
         if (!live(a) || strcmp(a->image, image) != 0)
             continue;
+        if (a->admitting) {
+            bool mine = false;
+            for (int i = 0; i < a->nodes; i++)
+                mine = mine || a->m[i].host == (int)host;
+            if (mine && !any && a->n_xfer_due < VWS_N_ELEMENTS(a->xfer_due)) {
+                a->xfer_due[a->n_xfer_due++] = xfer;   /* done after its pre-deploy */
+                any = true;
+            }
+            continue;
+        }
         for (int i = 0; i < a->nodes; i++)
             here = here || (a->m[i].host == (int)host && !a->m[i].deployed);
         if (here) {
@@ -814,6 +877,11 @@ op_start(void *ctx, uint64_t lease, int nodes, const size_t *hosts)
         for (int i = 0; i < nodes && i < a->nodes; i++)
             if (a->m[i].host < 0)
                 a->m[i].host = (int)hosts[i];
+        if (a->admitting) {
+            a->start_due = true;    /* started when the admission ends */
+            pthread_mutex_unlock(&f->lock);
+            return;
+        }
         a->state = AGR_OBSERVED;
         a->booked_start = vws_time_now_ms();
         save_agreement(f, a);
@@ -832,7 +900,9 @@ op_end(void *ctx, uint64_t lease, int nodes, const size_t *hosts)
     (void)nodes;
     (void)hosts;
     pthread_mutex_lock(&f->lock);
-    if (!f->closing && (a = agreement_of_lease(f, lease))) {
+    if (!f->closing && (a = agreement_of_lease(f, lease)) && a->admitting) {
+        a->end_due = true;
+    } else if (!f->closing && a) {
         VWS_INFO("agreement '%s' ends", a->key);
         act(f, ACT_END, a->key, 0, -1, false);
     }
@@ -856,6 +926,69 @@ op_rejected(void *ctx, uint64_t lease, const char *reason)
 
 /* ---- status ------------------------------------------------------------- */
 
+static char *
+dup_or_null(struct soap *soap, const char *s)
+{
+    return s ? soap_strdup(soap, s) : NULL;
+}
+
+/* The stored terms as a deployment request in SOAP's memory (parsed from
+ * the records' text: agreements keep no gSOAP context of their own). */
+static struct vws__DeploymentRequestType *
+terms_copy(struct soap *soap, const char *xml)
+{
+    struct vws_doc doc = VWS_DOC_INIT;
+    struct vws__DeploymentRequestType *d = soap_new_vws__DeploymentRequestType(soap, 1), *s;
+
+    if (vws_doc_parse(&doc, "agreement terms", xml, strlen(xml), VWS_DOC_DEPLOYMENT) < 0) {
+        VWS_ERROR("%s", vws_error_message());
+        d->imageTemplate = soap_strdup(soap, "?");
+        d->nodes = 1;
+        d->memory = 1;
+        d->cpuPercent = 1;
+        d->end = soap_new_vws__EndType(soap, 1);
+        d->end->__union_EndType = SOAP_UNION__vws__union_EndType_duration;
+        d->end->union_EndType.duration = soap_strdup(soap, "PT0S");
+        return d;
+    }
+    s = doc.u.deployment;
+    d->imageTemplate = dup_or_null(soap, s->imageTemplate);
+    d->nodes = s->nodes;
+    d->memory = s->memory;
+    d->cpuPercent = s->cpuPercent;
+    if (s->vcpus) {
+        d->vcpus = soap_malloc(soap, sizeof(*d->vcpus));
+        *d->vcpus = *s->vcpus;
+    }
+    if (s->immediate) {
+        d->immediate = soap_malloc(soap, sizeof(*d->immediate));
+        *d->immediate = *s->immediate;
+    }
+    if (s->start) {
+        d->start = soap_new_vws__StartType(soap, 1);
+        d->start->__union_StartType = s->start->__union_StartType;
+        if (s->start->__union_StartType == SOAP_UNION__vws__union_StartType_exact) {
+            d->start->union_StartType.exact = dup_or_null(soap, s->start->union_StartType.exact);
+        } else {
+            struct vws__EventWindowType *w = s->start->union_StartType.window;
+            d->start->union_StartType.window = soap_new_vws__EventWindowType(soap, 1);
+            d->start->union_StartType.window->earliest = dup_or_null(soap, w->earliest);
+            d->start->union_StartType.window->latest = dup_or_null(soap, w->latest);
+            d->start->union_StartType.window->event = dup_or_null(soap, w->event);
+        }
+    }
+    if (s->end) {
+        d->end = soap_new_vws__EndType(soap, 1);
+        d->end->__union_EndType = s->end->__union_EndType;
+        if (s->end->__union_EndType == SOAP_UNION__vws__union_EndType_duration)
+            d->end->union_EndType.duration = dup_or_null(soap, s->end->union_EndType.duration);
+        else
+            d->end->union_EndType.exact = dup_or_null(soap, s->end->union_EndType.exact);
+    }
+    vws_doc_release(&doc);
+    return d;
+}
+
 static void
 fill_status(struct vws_factory *f, struct agreement *a, struct soap *soap,
             struct agr__AgreementStatusType *out)
@@ -866,20 +999,20 @@ fill_status(struct vws_factory *f, struct agreement *a, struct soap *soap,
     out->broker = a->broker ? soap_strdup(soap, a->broker) : NULL;
     out->state = (enum agr__AgreementStateType)a->state;
     out->reason = a->reason ? soap_strdup(soap, a->reason) : NULL;
-    out->terms = a->terms.u.deployment;
+    out->terms = terms_copy(soap, a->terms_xml);
     if (a->booked_start > 0)
         out->start = time_text(soap, a->booked_start);
     if (a->booked_end > 0 && a->booked_end != VWS_TIME_NEVER)
         out->end = time_text(soap, a->booked_end);
-    out->__sizestaging = (int)a->plan.n_staging;
-    if (a->plan.n_staging) {
-        out->staging = soap_new_agr__StagingType(soap, (int)a->plan.n_staging);
-        for (size_t i = 0; i < a->plan.n_staging; i++) {
-            struct host *h = host_of_slot(f, (int)a->plan.staging[i].host);
+    out->__sizestaging = (int)a->n_staging;
+    if (a->n_staging) {
+        out->staging = soap_new_agr__StagingType(soap, (int)a->n_staging);
+        for (size_t i = 0; i < a->n_staging; i++) {
+            struct host *h = host_of_slot(f, (int)a->staging[i].host);
             out->staging[i].host = soap_strdup(soap, h ? h->name : "?");
-            out->staging[i].image = soap_strdup(soap, a->plan.staging[i].image);
-            out->staging[i].start = time_text(soap, a->plan.staging[i].start);
-            out->staging[i].end = time_text(soap, a->plan.staging[i].end);
+            out->staging[i].image = soap_strdup(soap, a->staging[i].image);
+            out->staging[i].start = time_text(soap, a->staging[i].start);
+            out->staging[i].end = time_text(soap, a->staging[i].end);
         }
     }
     out->__sizemember = a->nodes;
@@ -1014,9 +1147,9 @@ lease_from(const struct vws__DeploymentRequestType *r, vws_time now, vws_lease_r
 /* A document's XML through the document layer: validated like any input
  * (schema and rules), the text kept for the records. */
 static char *
-checked(enum vws_doc_kind kind, struct soap *soap, void *x, struct vws_doc *parsed)
+checked(enum vws_doc_kind kind, struct soap *soap, void *x, bool validate)
 {
-    struct vws_doc doc = { kind, soap, { x } };
+    struct vws_doc doc = { kind, soap, { x } }, parsed = VWS_DOC_INIT;
     struct vws_buf b = VWS_BUF_INIT;
     char *text;
 
@@ -1025,9 +1158,12 @@ checked(enum vws_doc_kind kind, struct soap *soap, void *x, struct vws_doc *pars
         return NULL;
     }
     text = vws_buf_detach(&b, NULL);
-    if (parsed && vws_doc_parse(parsed, vws_doc_kind_name(kind), text, strlen(text), kind) < 0) {
-        free(text);
-        return NULL;
+    if (validate) {
+        if (vws_doc_parse(&parsed, vws_doc_kind_name(kind), text, strlen(text), kind) < 0) {
+            free(text);
+            return NULL;
+        }
+        vws_doc_release(&parsed);
     }
     return text;
 }
@@ -1058,17 +1194,15 @@ vws_factory_admit(struct vws_factory *f, const struct vws_identity *caller,
                   struct soap *soap, struct agr__AgreementStatusType *out)
 {
     struct agreement *a = vws_calloc(1, sizeof(*a));
-    struct vws_doc empty = VWS_DOC_INIT;
     struct vws_orch_lease plan;
     vws_time now = vws_time_now_ms();
     int registered = 0;
 
-    a->terms = empty;
     policy_refresh(f);
     if (!ws)
         ws = default_workspace(soap);
-    if (!(a->desc_xml = checked(VWS_DOC_WORKSPACE, soap, ws, NULL)) ||
-        !(a->terms_xml = checked(VWS_DOC_DEPLOYMENT, soap, req, &a->terms)))
+    if (!(a->desc_xml = checked(VWS_DOC_WORKSPACE, soap, ws, false)) ||
+        !(a->terms_xml = checked(VWS_DOC_DEPLOYMENT, soap, req, true)))
         goto fail;
     if (req->nodes < 1 || req->nodes > MAX_NODES) {
         vws_report_error(VWS_ERR_LIMIT, "%u nodes: this site takes 1 to %d per agreement",
@@ -1116,24 +1250,50 @@ vws_factory_admit(struct vws_factory *f, const struct vws_identity *caller,
         goto fail;
     }
     a->lease = plan.id;
-    a->plan = plan;
+    keep_plan(a, &plan);
     a->booked_start = plan.start;
     a->booked_end = plan.end;
     for (int i = 0; i < a->nodes && i < plan.nodes; i++)
         a->m[i].host = (int)plan.hosts[i];
 
+    /* listed at once, so that the orchestrator's start or end (which may
+     * come while the Repository registers the nodes) finds it */
+    a->state = AGR_PENDING;
+    a->admitting = true;
+    pthread_mutex_lock(&f->lock);
+    a->next = f->agreements;
+    f->agreements = a;
+    pthread_mutex_unlock(&f->lock);
+
     /* one workspace per node: all or nothing */
     for (int i = 0; i < a->nodes; i++) {
         vws_time term = a->booked_end > 0 && a->booked_end != VWS_TIME_NEVER
                         ? a->booked_end + 3600 * 1000 : 0;
-        if (repo_register(f, a->owner, ws, req, term, a->m[i].key) < 0)
+        char key[VWS_UUID_BUFSIZE];
+        if (repo_register(f, a->owner, ws, req, term, key) < 0)
             goto unwind;
+        pthread_mutex_lock(&f->lock);
+        vws_strlcpy(a->m[i].key, key, sizeof(a->m[i].key));
         registered++;
+        pthread_mutex_unlock(&f->lock);
     }
     pthread_mutex_lock(&f->lock);
-    a->state = AGR_PENDING;
-    a->next = f->agreements;
-    f->agreements = a;
+    a->admitting = false;
+    if (a->start_due) {
+        a->state = AGR_OBSERVED;
+        a->booked_start = vws_time_now_ms();
+        act(f, ACT_START, a->key, 0, -1, false);
+    } else if (a->req.type == VWS_LEASE_AR || a->req.type == VWS_LEASE_AR_WINDOW) {
+        /* a reservation's nodes are deployed now, well before their start
+         * (staged and bound: at T only the start is left) */
+        struct action *x = act_new(f, ACT_PRESTAGE, a->key, 0, -1, false);
+        memcpy(x->more, a->xfer_due, a->n_xfer_due * sizeof(uint64_t));
+        x->n_more = a->n_xfer_due;
+        a->n_xfer_due = 0;
+        act_go(f, x);
+    }
+    if (a->end_due)
+        act(f, ACT_END, a->key, 0, -1, false);
     save_agreement(f, a);
     fill_status(f, a, soap, out);
     pthread_mutex_unlock(&f->lock);
@@ -1145,9 +1305,22 @@ unwind:
     {
         vws_error_code code = vws_error_code_last();
         char *msg = vws_strdup(vws_error_message());
+        char keys[MAX_NODES][VWS_UUID_BUFSIZE];
+
+        /* unlisted first: the cancel's end op must not find it */
+        pthread_mutex_lock(&f->lock);
+        for (struct agreement **p = &f->agreements; *p; p = &(*p)->next) {
+            if (*p == a) {
+                *p = a->next;
+                break;
+            }
+        }
+        for (int i = 0; i < registered; i++)
+            memcpy(keys[i], a->m[i].key, sizeof(keys[i]));
+        pthread_mutex_unlock(&f->lock);
         vws_orch_cancel(f->orch, a->lease);
         for (int i = 0; i < registered; i++)
-            repo_destroy(f, a->m[i].key);
+            repo_destroy(f, keys[i]);
         vws_report_error(code, "%s", msg);
         free(msg);
     }
@@ -1169,7 +1342,7 @@ vws_factory_agreement(struct vws_factory *f, const char *key, enum vws_agreement
 
     pthread_mutex_lock(&f->lock);
     a = find_agreement(f, key);
-    if (!a || (authorize && !authorize(arg, a->owner, a->broker))) {
+    if (!a || a->admitting || (authorize && !authorize(arg, a->owner, a->broker))) {
         pthread_mutex_unlock(&f->lock);
         vws_report_error(VWS_ERR_NOT_FOUND, "no such agreement '%s'", key);
         return -1;
@@ -1207,7 +1380,7 @@ vws_factory_agreement(struct vws_factory *f, const char *key, enum vws_agreement
     if (rc == 0 && (a = find_agreement(f, key))) {
         struct vws_orch_lease plan;
         if (live(a) && vws_orch_get(f->orch, a->lease, &plan) == 0) {
-            a->plan = plan;
+            keep_plan(a, &plan);
             if (plan.start > 0)
                 a->booked_start = plan.start;
             if (plan.end > 0)
@@ -1230,7 +1403,7 @@ vws_factory_list(struct vws_factory *f, vws_factory_authorize_fn authorize, void
         count++;
     *out = soap_new_agr__AgreementStatusType(soap, count ? count : 1);
     for (struct agreement *a = f->agreements; a; a = a->next)
-        if (!authorize || authorize(arg, a->owner, a->broker))
+        if (!a->admitting && (!authorize || authorize(arg, a->owner, a->broker)))
             fill_status(f, a, soap, &(*out)[k++]);
     pthread_mutex_unlock(&f->lock);
     *n = k;
@@ -1628,7 +1801,7 @@ restore(struct vws_factory *f)
             pthread_mutex_lock(&f->lock);
             if (rc == 0 && plan.state != VWS_LEASE_REJECTED) {
                 a->lease = plan.id;
-                a->plan = plan;
+                keep_plan(a, &plan);
             }
             pthread_mutex_unlock(&f->lock);
             continue;
@@ -1649,7 +1822,7 @@ restore(struct vws_factory *f)
         }
         pthread_mutex_lock(&f->lock);
         a->lease = plan.id;
-        a->plan = plan;
+        keep_plan(a, &plan);
         pthread_mutex_unlock(&f->lock);
         VWS_INFO("agreement '%s' kept across the restart: lease %llu from %lld", a->key,
                  (unsigned long long)a->lease, (long long)plan.start);
@@ -1666,6 +1839,7 @@ vws_factory_open(const struct vws_factory_options *o)
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->idle, NULL);
     pthread_cond_init(&f->wake, NULL);
+    pthread_cond_init(&f->member_free, NULL);
     f->site = o->site;
     f->strategy = vws_strdup(o->strategy);
     f->repository_url = vws_strdup(o->repository_url);
@@ -1742,5 +1916,6 @@ vws_factory_close(struct vws_factory *f)
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->idle);
     pthread_cond_destroy(&f->wake);
+    pthread_cond_destroy(&f->member_free);
     free(f);
 }

@@ -407,6 +407,14 @@ wait_state(const char *key, int want, int seconds)
     return r;
 }
 
+/* How late a node may be ready: 1 s, the target; 3 s when the daemons run
+ * under AddressSanitizer (every TLS handshake to a Manager is slower). */
+static int64_t
+tolerance_ms(void)
+{
+    return getenv("ASAN_OPTIONS") ? 3000 : 1000;
+}
+
 static int64_t
 next_second(int64_t plus_ms)
 {
@@ -432,7 +440,7 @@ START_TEST(t_ar_two_nodes)
     for (int i = 0; i < 2; i++) {
         int64_t late = r.ready[i] - t;
         fprintf(stderr, "AR node %d ready %+lld ms from T\n", i, (long long)late);
-        ck_assert_msg(late >= -50 && late <= 1000, "node %d ready %lld ms from T", i,
+        ck_assert_msg(late >= -50 && late <= tolerance_ms(), "node %d ready %lld ms from T", i,
                       (long long)late);
     }
     r = wait_state(r.key, agr__AgreementStateType__completed, 15);
@@ -471,7 +479,7 @@ END_TEST
 /* The site full: an immediate request is refused; ASAP waits and runs. */
 START_TEST(t_immediate_and_asap)
 {
-    struct agr hold = offer(BOB, ALICE_DN, 2, next_second(1000), 0, 6);
+    struct agr hold = offer(BOB, ALICE_DN, 2, next_second(1000), 0, 60);
     struct agr r;
 
     ck_assert_msg(hold.rc == SOAP_OK, "hold: %s", hold.fault);
@@ -505,7 +513,7 @@ START_TEST(t_event_window)
     ck_assert_msg(s.rc == SOAP_OK, "signal: %s", s.fault);
     s = wait_state(r.key, agr__AgreementStateType__observed, 10);
     fprintf(stderr, "window: ready %lld ms after the event\n", (long long)(s.ready[0] - sent));
-    ck_assert_int_le(s.ready[0] - sent, 2000);
+    ck_assert_int_le(s.ready[0] - sent, 1000 + tolerance_ms());
     ck_assert_msg(strstr(agreement(ALICE, r.key, SIGNAL).fault, "does not wait"),
                   "a second signal");
     wait_state(r.key, agr__AgreementStateType__completed, 10);
@@ -554,7 +562,7 @@ START_TEST(t_factory_restart)
     start_factory();
     r = wait_state(r.key, agr__AgreementStateType__observed, 20);
     fprintf(stderr, "after a restart: ready %+lld ms from T\n", (long long)(r.ready[0] - t));
-    ck_assert_int_le(r.ready[0] - t, 1000);
+    ck_assert_int_le(r.ready[0] - t, tolerance_ms());
     wait_state(r.key, agr__AgreementStateType__completed, 15);
 }
 END_TEST

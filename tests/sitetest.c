@@ -162,7 +162,11 @@ sitetest_start(const char *program, const char *name, int *port)
     char *log = vws_asprintf("%s/%s.log", dir, name);
     pid_t pid;
 
-    unlink(log);
+    {   /* the log of an earlier run of NAME (a restart) is kept as NAME.log.1 */
+        char *old = vws_asprintf("%s.1", log);
+        rename(log, old);
+        free(old);
+    }
     if ((pid = fork()) == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, 1);
