@@ -517,6 +517,29 @@ repo_register(struct vws_factory *f, const char *owner, struct vws__VirtualWorks
     return 0;
 }
 
+/* Tell the Repository that workspace KEY is lost (its host stopped
+ * answering): corrupted with REASON, its lock and addresses taken back. */
+static void
+repo_lost(struct vws_factory *f, const char *key, const char *reason)
+{
+    struct soap *soap = client(f, key, 30);
+    struct _repo__ReportState q = { 0 };
+    struct _repo__ReportStateResponse a;
+
+    memset(&a, 0, sizeof(a));
+    if (!soap)
+        return;
+    q.state = vws__StateType__corrupted;
+    q.reason = (char *)reason;
+    if (soap_call___repo__ReportState(soap, f->repository_url, NULL, &q, &a)) {
+        char what[128];
+        snprintf(what, sizeof(what), "declaring workspace '%.64s' lost", key);
+        vws_soap_call_failed(soap, what);
+        VWS_WARN("%s", vws_error_message());
+    }
+    vws_soap_free(soap);
+}
+
 static void
 repo_destroy(struct vws_factory *f, const char *key)
 {
@@ -1711,6 +1734,8 @@ monitor(void *arg)
         size_t n_down = 0;
         uint64_t cancel[256];
         size_t n_cancel = 0;
+        struct { char key[VWS_UUID_BUFSIZE]; char why[200]; } lost[64];
+        size_t n_lost = 0;
 
         for (struct host *h = f->hosts; h; h = h->next) {
             if (h->state == HOST_DOWN || now - h->last <= (vws_time)f->host_timeout_s * 1000)
@@ -1729,6 +1754,12 @@ monitor(void *arg)
                         a->m[i].state = vws__StateType__corrupted;
                         a->m[i].deployed = false;
                         hit = true;
+                        if (n_lost < 64) {
+                            vws_strlcpy(lost[n_lost].key, a->m[i].key, sizeof(lost[n_lost].key));
+                            snprintf(lost[n_lost].why, sizeof(lost[n_lost].why),
+                                     "its host '%.100s' stopped answering", h->name);
+                            n_lost++;
+                        }
                     }
                 }
                 if (hit) {
@@ -1749,6 +1780,8 @@ monitor(void *arg)
             vws_orch_set_host_available(f->orch, (size_t)down[i], false);
         for (size_t i = 0; i < n_cancel; i++)
             vws_orch_cancel(f->orch, cancel[i]);
+        for (size_t i = 0; i < n_lost; i++)
+            repo_lost(f, lost[i].key, lost[i].why);
         pthread_mutex_lock(&f->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;

@@ -918,7 +918,27 @@ __repo__ReportState(struct soap *soap, struct _repo__ReportState *req,
     const char *key = resource_key(soap);
     const char *dn = caller(soap)->dn;
 
-    if (!key || load(soap, key, HOLD, &ws) < 0)
+    if (!key)
+        return soap->error;
+    if (req->state == vws__StateType__corrupted && acl_has(soap, VWS_ACL_HOST) &&
+        vws_store_get(r->store, key, &ws) == 0) {
+        /* another host (the Factory) declares a workspace lost whose holder
+         * stopped answering: corrupted with the reason, the lock and the
+         * addresses taken back */
+        bool other = ws.lock_holder && strcmp(ws.lock_holder, dn) != 0;
+        vws_workspace_release(&ws);
+        if (other) {
+            if (!req->reason || !*req->reason)
+                return fault(soap, VWS_ERR_INVALID, "a workspace declared lost needs a reason");
+            if (vws_store_mark_corrupted(r->store, key, req->reason) < 0 ||
+                vws_store_release(r->store, key, NULL) < 0 ||
+                vws_store_lease_release(r->store, key) < 0)
+                return fault_last(soap);
+            VWS_WARN("'%s' declared workspace '%s' lost: %s", dn, key, req->reason);
+            return SOAP_OK;
+        }
+    }
+    if (load(soap, key, HOLD, &ws) < 0)
         return soap->error;
     vws_workspace_release(&ws);
     if (req->location &&

@@ -274,6 +274,7 @@ struct agr {
     char reason[512];
     int members;
     char host[2][64];
+    char member[2][64];
     int64_t ready[2];
     int64_t start, end;
     int staging;
@@ -288,6 +289,7 @@ fill(struct agr__AgreementStatusType *s, struct agr *r)
     r->members = s->__sizemember;
     for (int i = 0; i < s->__sizemember && i < 2; i++) {
         snprintf(r->host[i], sizeof(r->host[i]), "%s", s->member[i].host ? s->member[i].host : "");
+        snprintf(r->member[i], sizeof(r->member[i]), "%s", s->member[i].key);
         r->ready[i] = s->member[i].ready ? ms_of(s->member[i].ready) : 0;
     }
     r->start = s->start ? ms_of(s->start) : 0;
@@ -546,6 +548,25 @@ START_TEST(t_manager_killed)
     r = wait_state(r.key, agr__AgreementStateType__terminated, 10);
     ck_assert_msg(strstr(r.reason, mgr_host[victim]) && strstr(r.reason, "stopped answering"),
                   "reason '%s'", r.reason);
+    {   /* the lost node's workspace: corrupted with the reason, lock taken back */
+        int node = strcmp(r.host[0], mgr_host[victim]) == 0 ? 0 : 1;
+        char *st = NULL, *loc = NULL, *why = NULL;
+        for (int i = 0; i < 50; i++) {
+            free(st);
+            st = sitetest_repo_prop(repo_url(), r.member[node], "vws:state");
+            if (strcmp(st, "corrupted") == 0)
+                break;
+            usleep(100000);
+        }
+        loc = sitetest_repo_prop(repo_url(), r.member[node], "vws:location");
+        why = sitetest_repo_prop(repo_url(), r.member[node], "vws:faultReason");
+        ck_assert_str_eq(st, "corrupted");
+        ck_assert_str_eq(loc, "unstaged");
+        ck_assert_msg(strstr(why, mgr_host[victim]), "fault reason '%s'", why);
+        free(st);
+        free(loc);
+        free(why);
+    }
     start_manager(victim);                       /* it comes back and registers */
     wait_hosts(2);
 }
