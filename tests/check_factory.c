@@ -534,6 +534,55 @@ START_TEST(t_policy)
 }
 END_TEST
 
+static int
+host_call(const char *cred, const char *name, int remove, char *fault, size_t size)
+{
+    struct soap *c = client(cred);
+    int rc;
+
+    if (remove) {
+        struct _fac__RemoveHost q = { (char *)name };
+        struct _fac__RemoveHostResponse a = { 0 };
+        rc = soap_call___fac__RemoveHost(c, fac_url("factory"), NULL, &q, &a);
+    } else {
+        struct _fac__DrainHost q = { (char *)name };
+        struct _fac__DrainHostResponse a = { 0 };
+        rc = soap_call___fac__DrainHost(c, fac_url("factory"), NULL, &q, &a);
+        if (rc == SOAP_OK)
+            ck_assert_int_eq(a.host->state, fac__HostStateType__draining);
+    }
+    snprintf(fault, size, "%s", rc == SOAP_OK ? "" : fault_of(c));
+    vws_soap_free(c);
+    return rc;
+}
+
+/* An admin drains a host: no new leases there; removed, its Manager's
+ * next heartbeat brings it back. */
+START_TEST(t_drain)
+{
+    char fault[512];
+    struct agr r;
+
+    ck_assert_int_ne(host_call(ALICE, mgr_host[1], 0, fault, sizeof(fault)), SOAP_OK);
+    ck_assert_msg(strstr(fault, "not allowed"), "alice drains: '%s'", fault);
+    ck_assert_int_eq(host_call("users/alice/voms-admin.pem", mgr_host[1], 0, fault,
+                               sizeof(fault)), SOAP_OK);
+    ck_assert_int_eq(active_hosts(), 1);
+    r = offer(BOB, ALICE_DN, 2, next_second(3000), 0, 2);
+    ck_assert_int_ne(r.rc, SOAP_OK);
+    ck_assert_msg(strstr(r.fault, "rejected"), "2 nodes on 1 host: '%s'", r.fault);
+    ck_assert_int_ne(host_call("users/alice/voms-admin.pem", "no.such.host", 1, fault,
+                               sizeof(fault)), SOAP_OK);
+    ck_assert_msg(strstr(fault, "no such host"), "'%s'", fault);
+    ck_assert_int_eq(host_call("users/alice/voms-admin.pem", mgr_host[1], 1, fault,
+                               sizeof(fault)), SOAP_OK);
+    wait_hosts(2);
+    r = offer(BOB, ALICE_DN, 2, next_second(2000), 0, 2);
+    ck_assert_msg(r.rc == SOAP_OK, "after re-registration: %s", r.fault);
+    wait_state(r.key, agr__AgreementStateType__completed, 20);
+}
+END_TEST
+
 /* A Manager killed mid-lease: its node is lost, the agreement says why. */
 START_TEST(t_manager_killed)
 {
@@ -603,6 +652,7 @@ suite(void)
     tcase_add_test(tc, t_event_window);
     tcase_add_test(tc, t_policy);
     tcase_add_test(tc, t_factory_restart);
+    tcase_add_test(tc, t_drain);
     tcase_add_test(tc, t_manager_killed);
     suite_add_tcase(s, tc);
     return s;
