@@ -1305,11 +1305,14 @@ vws_factory_admit(struct vws_factory *f, const struct vws_identity *caller,
     if (a->start_due) {
         a->state = AGR_OBSERVED;
         a->booked_start = vws_time_now_ms();
+        VWS_INFO("agreement '%s' starts: %d node(s)", a->key, a->nodes);
         act(f, ACT_START, a->key, 0, -1, false);
     } else if (a->req.type == VWS_LEASE_AR || a->req.type == VWS_LEASE_AR_WINDOW) {
         /* a reservation's nodes are deployed now, well before their start
          * (staged and bound: at T only the start is left) */
         struct action *x = act_new(f, ACT_PRESTAGE, a->key, 0, -1, false);
+        VWS_INFO("agreement '%s': prestaging: its %d node(s) deployed ahead of the start",
+                 a->key, a->nodes);
         memcpy(x->more, a->xfer_due, a->n_xfer_due * sizeof(uint64_t));
         x->n_more = a->n_xfer_due;
         a->n_xfer_due = 0;
