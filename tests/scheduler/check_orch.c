@@ -389,12 +389,14 @@ START_TEST(test_asap_when_room_frees)
     ck_assert_int_eq(vws_orch_get(o, b.id, &b), 0);
     ck_assert_int_eq(b.state, VWS_LEASE_QUEUED);
     ea = wait_call(r, 'e', a.id, 0, 3000);
-    ck_assert_int_ge(ea - sa, 800 - 5);
+    /* sa is when a worker ran the start, up to tol after the booked start
+     * the end is due 800 ms from: a late start shortens the measured run */
+    ck_assert_int_ge(ea - sa, 800 - tol);
     sb = wait_call(r, 's', b.id, 0, 3000);
     ck_assert_int_ge(sb, ea);                        /* room freed */
     ck_assert_int_le(sb - ea, 100 + tol + 100);      /* + its transfer */
     eb = wait_call(r, 'e', b.id, 0, 3000);
-    ck_assert_int_ge(eb - sb, 500 - 5);
+    ck_assert_int_ge(eb - sb, 500 - tol);
     ck_assert_int_le(eb - sb, 500 + tol);
     rec_free(r);
 }
