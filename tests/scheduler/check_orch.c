@@ -23,8 +23,10 @@
 #include "xstime.h"
 #include "internal.h"
 
-/* Allowed lateness of an operation (ms); valgrind runs a lot slower. */
-static vws_time tol = 50;
+/* Allowed lateness of an operation (ms): the orchestrator is late by a few ms
+ * on a quiet machine, but CI runs QEMU guests beside it on 2 CPUs (a start
+ * at T+59 ms was seen there); valgrind runs a lot slower. */
+static vws_time tol = 250;
 
 #define MAXCALLS 2048
 #define MAXTHREADS 1024
@@ -770,7 +772,7 @@ main(void)
 
     /* Under valgrind every thread runs many times slower. */
     if (pre && strstr(pre, "vgpreload"))
-        tol = 300;
+        tol = 600;
     vws_log_set_level(VWS_LOG_ERROR);
     sr = srunner_create(orch_suite());
     srunner_run_all(sr, CK_NORMAL);
