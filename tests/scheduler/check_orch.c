@@ -23,10 +23,12 @@
 #include "xstime.h"
 #include "internal.h"
 
-/* Allowed lateness of an operation (ms): the orchestrator is late by a few ms
- * on a quiet machine, but CI runs QEMU guests beside it on 2 CPUs (a start
- * at T+59 ms was seen there); valgrind runs a lot slower. */
-static vws_time tol = 250;
+/* Allowed lateness of an operation (ms).  The orchestrator is late by a few
+ * ms on a quiet machine (bench/site: p99 14 ms over 40 leases); here it is a
+ * bound on scheduling noise: make -j2 check and distcheck run QEMU guests and
+ * other tests beside it on 2 CPUs, where a job-style start came 300 ms past
+ * a 50 ms margin.  valgrind runs a lot slower. */
+static vws_time tol = 400;
 
 #define MAXCALLS 2048
 #define MAXTHREADS 1024
