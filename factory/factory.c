@@ -112,17 +112,6 @@ static void policy_refresh(struct vws_factory *f);
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static char *
-time_text(struct soap *soap, vws_time ms)
-{
-    struct vws_datetime dt;
-    char buf[VWS_DATETIME_BUFSIZE] = "1970-01-01T00:00:00Z";
-
-    vws_datetime_from_ms(ms, &dt);
-    vws_datetime_format(&dt, buf, sizeof(buf));
-    return soap_strdup(soap, buf);
-}
-
 static void
 set_text(char **field, const char *s)
 {
@@ -506,7 +495,7 @@ repo_register(struct vws_factory *f, const char *owner, struct vws__VirtualWorks
     q.vws__virtualWorkspace = ws;
     q.vws__deploymentRequest = req;
     q.owner = (char *)owner;
-    q.terminationTime = termination > 0 ? time_text(soap, termination) : NULL;
+    q.terminationTime = termination > 0 ? vws_soap_time(soap, termination) : NULL;
     if (soap_call___repo__Register(soap, f->repository_url, NULL, &q, &a)) {
         vws_soap_call_failed(soap, "registering a workspace with the repository");
         vws_soap_free(soap);
@@ -1024,9 +1013,9 @@ fill_status(struct vws_factory *f, struct agreement *a, struct soap *soap,
     out->reason = a->reason ? soap_strdup(soap, a->reason) : NULL;
     out->terms = terms_copy(soap, a->terms_xml);
     if (a->booked_start > 0)
-        out->start = time_text(soap, a->booked_start);
+        out->start = vws_soap_time(soap, a->booked_start);
     if (a->booked_end > 0 && a->booked_end != VWS_TIME_NEVER)
-        out->end = time_text(soap, a->booked_end);
+        out->end = vws_soap_time(soap, a->booked_end);
     out->__sizestaging = (int)a->n_staging;
     if (a->n_staging) {
         out->staging = soap_new_agr__StagingType(soap, (int)a->n_staging);
@@ -1034,8 +1023,8 @@ fill_status(struct vws_factory *f, struct agreement *a, struct soap *soap,
             struct host *h = host_of_slot(f, (int)a->staging[i].host);
             out->staging[i].host = soap_strdup(soap, h ? h->name : "?");
             out->staging[i].image = soap_strdup(soap, a->staging[i].image);
-            out->staging[i].start = time_text(soap, a->staging[i].start);
-            out->staging[i].end = time_text(soap, a->staging[i].end);
+            out->staging[i].start = vws_soap_time(soap, a->staging[i].start);
+            out->staging[i].end = vws_soap_time(soap, a->staging[i].end);
         }
     }
     out->__sizemember = a->nodes;
@@ -1050,9 +1039,9 @@ fill_status(struct vws_factory *f, struct agreement *a, struct soap *soap,
         m->state = soap_malloc(soap, sizeof(*m->state));
         *m->state = (enum vws__StateType)a->m[i].state;
         if (a->m[i].ready > 0)
-            m->ready = time_text(soap, a->m[i].ready);
+            m->ready = vws_soap_time(soap, a->m[i].ready);
     }
-    out->created = time_text(soap, a->created);
+    out->created = vws_soap_time(soap, a->created);
 }
 
 /* ---- admission ---------------------------------------------------------- */
@@ -1453,7 +1442,7 @@ fill_host(struct vws_factory *f, const struct host *h, struct soap *soap,
     out->state = (enum fac__HostStateType)h->state;
     out->vms = h->vms;
     out->memory = h->memory;
-    out->lastHeartbeat = time_text(soap, h->last);
+    out->lastHeartbeat = vws_soap_time(soap, h->last);
     out->workspaces = n;
     out->reason = h->reason ? soap_strdup(soap, h->reason) : NULL;
 }

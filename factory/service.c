@@ -62,23 +62,6 @@ denied(struct soap *soap, const char *what)
     return vws_soap_fault(soap, VWS_ERR_DENIED, msg);
 }
 
-static const char *
-resource_key(struct soap *soap)
-{
-    const char *key = soap->header ? soap->header->vws__WorkspaceKey : NULL;
-
-    if (!key) {
-        vws_soap_fault(soap, VWS_ERR_INVALID, "no vws:WorkspaceKey header: send the reference "
-                       "parameters of the agreement's EPR as SOAP header blocks");
-        return NULL;
-    }
-    if (!vws_uuid_is_valid(key)) {
-        vws_soap_fault(soap, VWS_ERR_INVALID, "malformed agreement key in the EPR");
-        return NULL;
-    }
-    return key;
-}
-
 struct who {
     struct soap *soap;
     bool acts;                  /* terminate, signal: manage */
@@ -273,7 +256,7 @@ static int
 agreement_op(struct soap *soap, enum vws_agreement_op op, struct agr__AgreementStatusType **out)
 {
     struct who w = { soap, op != VWS_AGR_STATUS };
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "agreement");
 
     if (!key)
         return soap->error;

@@ -69,35 +69,6 @@ authorize(void *arg, const char *owner)
     return ok;
 }
 
-static const char *
-resource_key(struct soap *soap)
-{
-    const char *key = soap->header ? soap->header->vws__WorkspaceKey : NULL;
-
-    if (!key) {
-        vws_soap_fault(soap, VWS_ERR_INVALID,
-                       "no vws:WorkspaceKey header: send the reference parameters of "
-                       "the workspace's EPR as SOAP header blocks");
-        return NULL;
-    }
-    if (!vws_uuid_is_valid(key)) {
-        vws_soap_fault(soap, VWS_ERR_INVALID, "malformed workspace key in the EPR");
-        return NULL;
-    }
-    return key;
-}
-
-static char *
-time_text(struct soap *soap, int64_t ms)
-{
-    struct vws_datetime dt;
-    char buf[VWS_DATETIME_BUFSIZE] = "1970-01-01T00:00:00Z";
-
-    vws_datetime_from_ms(ms, &dt);
-    vws_datetime_format(&dt, buf, sizeof(buf));
-    return soap_strdup(soap, buf);
-}
-
 static char *
 dup_or_null(struct soap *soap, const char *s)
 {
@@ -129,7 +100,7 @@ status_to_soap(struct soap *soap, const struct vws_mgr_status *s)
     x->hot = s->hot ? xsd__boolean__true_ : xsd__boolean__false_;
     x->consoleLog = dup_or_null(soap, s->console_log);
     x->reason = dup_or_null(soap, s->reason);
-    x->lastModified = time_text(soap, s->last_modified);
+    x->lastModified = vws_soap_time(soap, s->last_modified);
     return x;
 }
 
@@ -150,7 +121,7 @@ __mgr__Deploy(struct soap *soap, struct _mgr__Deploy *req, struct _mgr__DeployRe
 {
     struct who w = { soap, true };
     struct vws_mgr_status s;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     bool wait = req->wait && *req->wait == xsd__boolean__true_;
 
     if (!key)
@@ -169,7 +140,7 @@ __mgr__Undeploy(struct soap *soap, struct _mgr__Undeploy *req,
 {
     struct who w = { soap, true };
     struct vws_mgr_status s;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
 
     if (!key)
         return soap->error;
@@ -184,7 +155,7 @@ op(struct soap *soap, enum vws_mgr_op which, unsigned timeout_ms,
 {
     struct who w = { soap, false };
     struct vws_mgr_status s;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
 
     if (!key)
         return soap->error;

@@ -118,26 +118,6 @@ denied(struct soap *soap, const char *what)
     return fault(soap, VWS_ERR_DENIED, msg);
 }
 
-/* The workspace key of a call on a resource: the EPR's reference parameter,
- * sent back as the vws:WorkspaceKey header block.  NULL after a fault. */
-static const char *
-resource_key(struct soap *soap)
-{
-    const char *key = soap->header ? soap->header->vws__WorkspaceKey : NULL;
-
-    if (!key) {
-        fault(soap, VWS_ERR_INVALID,
-              "no vws:WorkspaceKey header: send the reference parameters of "
-              "the workspace's EPR as SOAP header blocks");
-        return NULL;
-    }
-    if (!vws_uuid_is_valid(key)) {
-        fault(soap, VWS_ERR_INVALID, "malformed workspace key in the EPR");
-        return NULL;
-    }
-    return key;
-}
-
 enum access { SEE, MANAGE, HOLD };
 
 /* Load workspace KEY if the caller may SEE it (owner, admin, a host),
@@ -182,18 +162,6 @@ load(struct soap *soap, const char *key, enum access need, struct vws_workspace 
 }
 
 /* ---- values ---- */
-
-static char *
-time_text(struct soap *soap, int64_t ms)
-{
-    struct vws_datetime dt;
-    char buf[VWS_DATETIME_BUFSIZE];
-
-    vws_datetime_from_ms(ms, &dt);
-    if (vws_datetime_format(&dt, buf, sizeof(buf)) < 0)
-        return soap_strdup(soap, "1970-01-01T00:00:00Z");
-    return soap_strdup(soap, buf);
-}
 
 /* ---- the resource properties: one table, for the document and for each
  * property asked by name ---- */
@@ -407,7 +375,7 @@ __repo__GetResourceProperty(struct soap *soap, char *qname,
                             struct _wsrp2__GetResourcePropertyResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     int rc;
 
     if (!key || load(soap, key, SEE, &ws) < 0)
@@ -423,7 +391,7 @@ __repo__GetMultipleResourceProperties(struct soap *soap,
                                       struct _wsrp2__GetMultipleResourcePropertiesResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     int rc = SOAP_OK;
 
     if (!key || load(soap, key, SEE, &ws) < 0)
@@ -458,7 +426,7 @@ __repo__QueryResourceProperties(struct soap *soap,
                                 struct _wsrp2__QueryResourcePropertiesResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     const char *expr = req->QueryExpression ? req->QueryExpression->__item : NULL;
     xmlXPathContextPtr ctx = NULL;
     xmlXPathObjectPtr res = NULL;
@@ -532,7 +500,7 @@ __repo__SetTerminationTime(struct soap *soap, struct _wsrl2__SetTerminationTime 
                            struct _wsrl2__SetTerminationTimeResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     int64_t now = vws_time_now_ms(), when = VWS_STORE_NEVER;
 
     if (!key)
@@ -567,8 +535,8 @@ __repo__SetTerminationTime(struct soap *soap, struct _wsrl2__SetTerminationTime 
     vws_workspace_release(&ws);
     if (vws_store_set_termination(repo(soap)->store, key, when) < 0)
         return fault_last(soap);
-    resp->NewTerminationTime = when == VWS_STORE_NEVER ? NULL : time_text(soap, when);
-    resp->CurrentTime = time_text(soap, now);
+    resp->NewTerminationTime = when == VWS_STORE_NEVER ? NULL : vws_soap_time(soap, when);
+    resp->CurrentTime = vws_soap_time(soap, now);
     return SOAP_OK;
 }
 
@@ -576,7 +544,7 @@ int
 __repo__Destroy(struct soap *soap, struct _wsrl2__Destroy *req, struct _wsrl2__DestroyResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
 
     if (!key || load(soap, key, MANAGE, &ws) < 0)
         return soap->error;
@@ -714,7 +682,7 @@ __repo__Select(struct soap *soap, struct _repo__Select *req, struct _repo__Selec
         e->owner = soap_strdup(soap, list[i].owner);
         e->state = (enum vws__StateType)list[i].state;
         e->location = (enum vws__LocationStateType)list[i].location;
-        e->lastModified = time_text(soap, list[i].last_modified);
+        e->lastModified = vws_soap_time(soap, list[i].last_modified);
     }
     vws_workspace_list_free(list, n);
     return SOAP_OK;
@@ -724,7 +692,7 @@ int
 __repo__Clone(struct soap *soap, struct _repo__Clone *req, struct _repo__CloneResponse *resp)
 {
     struct vws_workspace ws, copy;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     char new_key[VWS_UUID_BUFSIZE];
 
     if (!key || load(soap, key, SEE, &ws) < 0)
@@ -745,7 +713,7 @@ int
 __repo__Refine(struct soap *soap, struct _repo__Refine *req, struct _repo__RefineResponse *resp)
 {
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     char *desc;
     int rc = SOAP_OK;
 
@@ -815,7 +783,7 @@ __repo__Checkout(struct soap *soap, struct _repo__Checkout *req, struct _repo__C
     const struct vws_identity *id = caller(soap);
     struct vws_workspace ws;
     struct vws_image img;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     const char *pools[8], *nic_names[8];
     size_t n_nics;
     unsigned nodes = req->nodes ? *req->nodes : 1;
@@ -896,7 +864,7 @@ __repo__Release(struct soap *soap, struct _repo__Release *req, struct _repo__Rel
 {
     struct vws_repository *r = repo(soap);
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
 
     if (!key || load(soap, key, HOLD, &ws) < 0)
         return soap->error;
@@ -915,7 +883,7 @@ __repo__ReportState(struct soap *soap, struct _repo__ReportState *req,
 {
     struct vws_repository *r = repo(soap);
     struct vws_workspace ws;
-    const char *key = resource_key(soap);
+    const char *key = vws_soap_resource_key(soap, "workspace");
     const char *dn = caller(soap)->dn;
 
     if (!key)

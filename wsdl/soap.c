@@ -10,6 +10,8 @@
 #include "RepositoryBinding.nsmap"   /* the same table for all four services */
 
 #include "strbuf.h"
+#include "uuid.h"
+#include "xstime.h"
 #include "wsdl/soap.h"
 #include "internal.h"
 
@@ -154,4 +156,38 @@ vws_soap_epr(struct soap *soap, struct wsa5__EndpointReferenceType *epr,
     rp->__any = soap_malloc(soap, sizeof(char *));
     rp->__any[0] = soap_strdup(soap, param);
     epr->ReferenceParameters = rp;
+}
+
+/* ---- values ---- */
+
+const char *
+vws_soap_resource_key(struct soap *soap, const char *what)
+{
+    const char *key = soap->header ? soap->header->vws__WorkspaceKey : NULL;
+    char msg[256];
+
+    if (!key) {
+        snprintf(msg, sizeof(msg), "no vws:WorkspaceKey header: send the reference parameters "
+                 "of the %s's EPR as SOAP header blocks", what);
+        vws_soap_fault(soap, VWS_ERR_INVALID, msg);
+        return NULL;
+    }
+    if (!vws_uuid_is_valid(key)) {
+        snprintf(msg, sizeof(msg), "malformed %s key in the EPR", what);
+        vws_soap_fault(soap, VWS_ERR_INVALID, msg);
+        return NULL;
+    }
+    return key;
+}
+
+char *
+vws_soap_time(struct soap *soap, int64_t ms)
+{
+    struct vws_datetime dt;
+    char buf[VWS_DATETIME_BUFSIZE];
+
+    vws_datetime_from_ms(ms, &dt);
+    if (vws_datetime_format(&dt, buf, sizeof(buf)) < 0)
+        return soap_strdup(soap, "1970-01-01T00:00:00Z");
+    return soap_strdup(soap, buf);
 }

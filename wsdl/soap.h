@@ -7,6 +7,8 @@
 #ifndef VWS_WSDL_SOAP_H
 #define VWS_WSDL_SOAP_H
 
+#include <stdint.h>
+
 #include "common/error.h"
 
 struct soap;
@@ -49,6 +51,14 @@ int vws_soap_call_failed(struct soap *soap, const char *what);
 struct wsa5__EndpointReferenceType;
 void vws_soap_epr(struct soap *soap, struct wsa5__EndpointReferenceType *epr,
                   const char *address, const char *key);
+
+/* The key of a call on a resource (WHAT: "workspace", "agreement"): the
+ * EPR's reference parameter, sent back as the vws:WorkspaceKey header
+ * block; NULL after answering with a fault (missing or malformed). */
+const char *vws_soap_resource_key(struct soap *soap, const char *what);
+
+/* MS (milliseconds since the epoch) as xs:dateTime text in SOAP's memory. */
+char *vws_soap_time(struct soap *soap, int64_t ms);
 
 /* Limits applied to every message a vws program receives. */
 #define VWS_SOAP_MAX_MESSAGE (8u * 1024 * 1024)   /* bytes */
