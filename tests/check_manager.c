@@ -56,6 +56,13 @@ make_image(const char *name, long size)
 }
 
 static void
+stop_manager_pid(int sig)
+{
+    sitetest_stop(mgr_pid, sig);
+    mgr_pid = 0;
+}
+
+static void
 start_manager_named(const char *name, const char *host, const char *uri, const char *extra)
 {
     int port = sitetest_free_port();
@@ -72,6 +79,8 @@ start_manager_named(const char *name, const char *host, const char *uri, const c
 
     sitetest_config(name, port, conf);
     free(conf);
+    if (mgr_pid)        /* a failed test's Manager: not left running */
+        stop_manager_pid(SIGKILL);
     mgr_pid = sitetest_start("manager/vws-manager", name, &mgr_port);
 }
 
