@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "words.h"
 #include "internal.h"
 
 /* ==== operations ======================================================= */
@@ -273,128 +274,19 @@ shorten(const char *s, char out[80])
     return out;
 }
 
-/* Length of the valid UTF-8 prefix of S[0..LEN). */
-static size_t
-utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
+/* The words of one line (words.h), the ACL's syntax errors at F. */
+#define MAX_WORDS VWS_WORDS_MAX
 
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1; cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2; cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3; cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n)
-            return i;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
-/* The words of one line. */
-#define MAX_WORDS 64
-struct acl_words {
-    char *w[MAX_WORDS];
-    size_t n;
-    size_t end;             /* offset just after the last word */
-    size_t start;           /* offset of the first word */
-};
-
-static void
-words_release(struct acl_words *ws)
-{
-    for (size_t i = 0; i < ws->n; i++)
-        free(ws->w[i]);
-    ws->n = 0;
-}
-
-/* Split LINE (NUL-terminated, already checked to be text) into words:
- * whitespace separates, '#' outside quotes starts a comment, "..." quotes
- * with \" and \\ as escapes (any other backslash is kept as it is). */
 static int
-split_words(const struct acl_frame *f, const char *line, struct acl_words *ws)
+split_words(const struct acl_frame *f, const char *line, struct vws_words *ws)
 {
-    const char *p = line;
-    struct vws_buf w = VWS_BUF_INIT;
+    char why[160];
 
-    ws->n = 0;
-    ws->start = ws->end = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p || *p == '#')
-            break;
-        if (ws->n == MAX_WORDS) {
-            frame_error(f, VWS_ERR_CONFIG, "more than %d words on a line",
-                        MAX_WORDS);
-            goto fail;
-        }
-        if (ws->n == 0)
-            ws->start = (size_t)(p - line);
-        vws_buf_reset(&w);
-        if (*p == '"') {
-            const char *open = p++;
-
-            while (*p && *p != '"') {
-                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                    p++;
-                vws_buf_addch(&w, *p++);
-            }
-            if (!*p) {
-                frame_error(f, VWS_ERR_CONFIG, "unterminated quote (the '\"' "
-                            "at column %zu has no closing '\"')",
-                            (size_t)(open - line) + 1);
-                goto fail;
-            }
-            p++;
-            if (*p && *p != ' ' && *p != '\t' && *p != '#') {
-                frame_error(f, VWS_ERR_CONFIG, "expected a space after the "
-                            "closing quote at column %zu",
-                            (size_t)(p - line));
-                goto fail;
-            }
-        } else {
-            while (*p && *p != ' ' && *p != '\t' && *p != '#') {
-                if (*p == '"') {
-                    frame_error(f, VWS_ERR_CONFIG, "unexpected '\"' inside a "
-                                "word at column %zu (quote the whole word)",
-                                (size_t)(p - line) + 1);
-                    goto fail;
-                }
-                vws_buf_addch(&w, *p++);
-            }
-        }
-        ws->end = (size_t)(p - line);
-        ws->w[ws->n++] = vws_buf_detach(&w, NULL);
+    if (vws_words_split(line, MAX_WORDS, ws, why, sizeof(why)) < 0) {
+        frame_error(f, VWS_ERR_CONFIG, "%s", why);
+        return -1;
     }
-    vws_buf_release(&w);
     return 0;
-
- fail:
-    vws_buf_release(&w);
-    words_release(ws);
-    return -1;
 }
 
 /* Parse the operations in words W[0..N): comma-separated names, spaces
@@ -688,7 +580,7 @@ do_include(struct acl_parser *p, const struct acl_frame *f, const char *name)
  * are ignored; the DN gets an allow rule for OPS. */
 static int
 parse_gridmap_line(struct acl_parser *p, const struct acl_frame *f,
-                   const char *line, struct acl_words *ws, uint32_t ops)
+                   const char *line, struct vws_words *ws, uint32_t ops)
 {
     const struct acl_frame *g = f->parent;   /* the gridmap directive */
     struct vws_buf text = VWS_BUF_INIT;
@@ -720,7 +612,7 @@ parse_gridmap_line(struct acl_parser *p, const struct acl_frame *f,
 /* The subject of an allow/deny rule. */
 static int
 parse_subject(const struct acl_frame *f, struct acl_rule *r,
-              struct acl_words *ws, size_t *next)
+              struct vws_words *ws, size_t *next)
 {
     const char *kind = ws->w[1];
     char sh[80];
@@ -783,7 +675,7 @@ parse_subject(const struct acl_frame *f, struct acl_rule *r,
 /* One non-empty line of an ACL file. */
 static int
 parse_acl_line(struct acl_parser *p, const struct acl_frame *f,
-               const char *line, struct acl_words *ws)
+               const char *line, struct vws_words *ws)
 {
     const char *kw = ws->w[0];
     char sh[80];
@@ -854,7 +746,7 @@ parse_file(struct acl_parser *p, const char *path,
 {
     struct acl_frame f = { path, 0, st ? st->st_dev : 0, st ? st->st_ino : 0,
                            parent ? parent->depth + 1 : 0, parent };
-    struct acl_words ws = { .n = 0 };
+    struct vws_words ws = { .n = 0 };
     size_t off = 0;
     char *line = vws_malloc(VWS_ACL_MAX_LINE + 1);
     int ret = -1;
@@ -883,7 +775,7 @@ parse_file(struct acl_parser *p, const char *path,
                 goto cleanup;
             }
         }
-        valid = utf8_valid_prefix((const unsigned char *)buf + off, n);
+        valid = vws_utf8_valid_prefix((const unsigned char *)buf + off, n);
         if (valid < n) {
             frame_error(&f, VWS_ERR_CONFIG, "not UTF-8 text: byte 0x%02x at "
                         "column %zu", (unsigned char)buf[off + valid],
@@ -901,12 +793,12 @@ parse_file(struct acl_parser *p, const char *path,
         if ((gridmap ? parse_gridmap_line(p, &f, line, &ws, gridmap_ops)
                      : parse_acl_line(p, &f, line, &ws)) < 0)
             goto cleanup;
-        words_release(&ws);
+        vws_words_release(&ws);
     }
     ret = 0;
 
  cleanup:
-    words_release(&ws);
+    vws_words_release(&ws);
     free(line);
     return ret;
 }

@@ -33,6 +33,7 @@
 
 #include "common/acl.h"
 #include "common/conf.h"
+#include "common/words.h"
 #include "factory/policy.h"
 #include "internal.h"
 
@@ -182,121 +183,19 @@ shorten(const char *s)
     return out;
 }
 
-/* Length of the valid UTF-8 prefix of S[0..LEN): no overlong forms, no
- * surrogates, nothing above U+10FFFF. */
-static size_t
-utf8_valid_prefix(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1; cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2; cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3; cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n)
-            return i;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 #define MAX_WORDS 32
 
-struct pol_words {
-    char *w[MAX_WORDS];
-    size_t n;
-};
-
-static void
-words_release(struct pol_words *ws)
-{
-    for (size_t i = 0; i < ws->n; i++)
-        free(ws->w[i]);
-    ws->n = 0;
-}
-
-/* Split LINE into words: blanks separate, '#' outside quotes starts a
- * comment, "..." quotes with \" and \\ as escapes. */
+/* The words of one line (words.h), the policy's syntax errors at LOC. */
 static int
-split_words(const struct pol_loc *loc, const char *line, struct pol_words *ws)
+split_words(const struct pol_loc *loc, const char *line, struct vws_words *ws)
 {
-    const char *p = line;
-    struct vws_buf w = VWS_BUF_INIT;
+    char why[160];
 
-    ws->n = 0;
-    for (;;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p || *p == '#')
-            break;
-        if (ws->n == MAX_WORDS) {
-            loc_error(loc, VWS_ERR_CONFIG, "more than %d words on a line",
-                      MAX_WORDS);
-            goto fail;
-        }
-        vws_buf_reset(&w);
-        if (*p == '"') {
-            const char *open = p++;
-
-            while (*p && *p != '"') {
-                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                    p++;
-                vws_buf_addch(&w, *p++);
-            }
-            if (!*p) {
-                loc_error(loc, VWS_ERR_CONFIG, "unterminated quote (the '\"' "
-                          "at column %zu has no closing '\"')",
-                          (size_t)(open - line) + 1);
-                goto fail;
-            }
-            p++;
-            if (*p && *p != ' ' && *p != '\t' && *p != '#') {
-                loc_error(loc, VWS_ERR_CONFIG, "expected a space after the "
-                          "closing quote at column %zu", (size_t)(p - line));
-                goto fail;
-            }
-        } else {
-            while (*p && *p != ' ' && *p != '\t' && *p != '#') {
-                if (*p == '"') {
-                    loc_error(loc, VWS_ERR_CONFIG, "unexpected '\"' inside a "
-                              "word at column %zu (quote the whole word)",
-                              (size_t)(p - line) + 1);
-                    goto fail;
-                }
-                vws_buf_addch(&w, *p++);
-            }
-        }
-        ws->w[ws->n++] = vws_buf_detach(&w, NULL);
+    if (vws_words_split(line, MAX_WORDS, ws, why, sizeof(why)) < 0) {
+        loc_error(loc, VWS_ERR_CONFIG, "%s", why);
+        return -1;
     }
-    vws_buf_release(&w);
     return 0;
-
- fail:
-    vws_buf_release(&w);
-    words_release(ws);
-    return -1;
 }
 
 /* max_memory: MB, or a number with a suffix M, G or T (either case).  The
@@ -464,7 +363,7 @@ rule_release(struct pol_rule *r)
 /* One non-empty line. */
 static int
 parse_line(struct vws_policy *p, const struct pol_loc *loc,
-           struct pol_words *ws)
+           struct vws_words *ws)
 {
     struct pol_rule r;
     bool saw_shared = false;
@@ -536,7 +435,7 @@ static int
 parse_buffer(struct vws_policy *p, const char *buf, size_t len)
 {
     struct pol_loc loc = { p->file, 0 };
-    struct pol_words ws = { .n = 0 };
+    struct vws_words ws = { .n = 0 };
     char *line = vws_malloc(VWS_POLICY_MAX_LINE + 1);
     size_t off = 0;
     int ret = -1;
@@ -567,7 +466,7 @@ parse_buffer(struct vws_policy *p, const char *buf, size_t len)
                 goto cleanup;
             }
         }
-        valid = utf8_valid_prefix((const unsigned char *)start, n);
+        valid = vws_utf8_valid_prefix((const unsigned char *)start, n);
         if (valid < n) {
             loc_error(&loc, VWS_ERR_CONFIG, "not UTF-8 text: byte 0x%02x at "
                       "column %zu", (unsigned char)start[valid], valid + 1);
@@ -579,12 +478,12 @@ parse_buffer(struct vws_policy *p, const char *buf, size_t len)
             goto cleanup;
         if (ws.n > 0 && parse_line(p, &loc, &ws) < 0)
             goto cleanup;
-        words_release(&ws);
+        vws_words_release(&ws);
     }
     ret = 0;
 
  cleanup:
-    words_release(&ws);
+    vws_words_release(&ws);
     free(line);
     return ret;
 }
