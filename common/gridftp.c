@@ -986,6 +986,33 @@ op_start_handle(struct op *op, globus_ftp_client_operationattr_t *attr,
     return 0;
 }
 
+/* Start one attempt: the handle, then the GET (or PUT) of URL.  0, or -1
+ * with OUT filled and everything of OP released. */
+static int
+op_begin(struct op *op, globus_ftp_client_operationattr_t *attr,
+         const struct vws_transfer_options *o, gss_cred_id_t cred, bool gsi,
+         const char *url, bool put)
+{
+    globus_result_t res;
+
+    if (op_start_handle(op, attr, o, cred, gsi) < 0) {
+        op_release(op);
+        return -1;
+    }
+    res = put ? globus_ftp_client_put(&op->handle, url, attr, NULL, complete_cb, op)
+              : globus_ftp_client_get(&op->handle, url, attr, NULL, complete_cb, op);
+    if (res != GLOBUS_SUCCESS) {
+        char *why = result_reason(res);
+        outcome_set(op->out, VWS_ERR_IO, true, "%s", why);
+        free(why);
+        globus_ftp_client_handle_destroy(&op->handle);
+        globus_ftp_client_operationattr_destroy(attr);
+        op_release(op);
+        return -1;
+    }
+    return 0;
+}
+
 /* Wait for the complete callback (after an abort if needed), then free the
  * handle.  Called with LOCK held; returns with it held. */
 static void
@@ -1039,20 +1066,8 @@ gsiftp_get_attempt(const char *url, int fd, uint64_t limit, EVP_MD_CTX *md,
     op.fd = fd;
     op.limit = limit;
     stall_ms = (uint64_t)(o && o->stall_timeout_s ? o->stall_timeout_s : DEFAULT_STALL_S) * 1000u;
-    if (op_start_handle(&op, &attr, o, cred, gsi) < 0) {
-        op_release(&op);
+    if (op_begin(&op, &attr, o, cred, gsi, url, false) < 0)
         return;
-    }
-    res = globus_ftp_client_get(&op.handle, url, &attr, NULL, complete_cb, &op);
-    if (res != GLOBUS_SUCCESS) {
-        char *why = result_reason(res);
-        outcome_set(out, VWS_ERR_IO, true, "%s", why);
-        free(why);
-        globus_ftp_client_handle_destroy(&op.handle);
-        globus_ftp_client_operationattr_destroy(&attr);
-        op_release(&op);
-        return;
-    }
     pthread_mutex_lock(&op.lock);
     for (;;) {
         struct gbuf *next = NULL, *far = NULL;
@@ -1196,20 +1211,8 @@ gsiftp_put_attempt(const char *url, int src_fd, uint64_t size, EVP_MD_CTX *md,
 
     op_init(&op, out, what);
     stall_ms = (uint64_t)(o && o->stall_timeout_s ? o->stall_timeout_s : DEFAULT_STALL_S) * 1000u;
-    if (op_start_handle(&op, &attr, o, cred, gsi) < 0) {
-        op_release(&op);
+    if (op_begin(&op, &attr, o, cred, gsi, url, true) < 0)
         return;
-    }
-    res = globus_ftp_client_put(&op.handle, url, &attr, NULL, complete_cb, &op);
-    if (res != GLOBUS_SUCCESS) {
-        char *why = result_reason(res);
-        outcome_set(out, VWS_ERR_IO, true, "%s", why);
-        free(why);
-        globus_ftp_client_handle_destroy(&op.handle);
-        globus_ftp_client_operationattr_destroy(&attr);
-        op_release(&op);
-        return;
-    }
     pthread_mutex_lock(&op.lock);
     while (!op.failed && !op.done) {
         struct gbuf *b = NULL;
