@@ -203,12 +203,6 @@ run(const char *cmd)
 }
 
 static const char *
-srcdir(void)
-{
-    return getenv("VWS_SRCDIR") ? getenv("VWS_SRCDIR") : "..";
-}
-
-static const char *
 mgr_name(int i)
 {
     static char names[MAX_MANAGERS][32];
@@ -358,7 +352,6 @@ active_hosts(void)
 static void
 start_site(void)
 {
-    char *cmd;
     const char *prefix = "file://";
     char *ftp_prefix = NULL;
 
@@ -369,11 +362,7 @@ start_site(void)
     sitetest_repository_config("repository", "threads = 16\nkeepalive_requests = 0\n");
     repo_pid = sitetest_start("repository/vws-repository", "repository", &repo_port);
     if (opt.gsiftp) {
-        ftp_port = sitetest_free_port();
-        cmd = vws_asprintf("'%s/scripts/gridftp-server' start '%s/pki' %d '%s' >/dev/null",
-                           srcdir(), dir, ftp_port, dir);
-        run(cmd);
-        free(cmd);
+        ftp_port = sitetest_gridftp_start();
         ftp_prefix = vws_asprintf("gsiftp://localhost:%d", ftp_port);
         prefix = ftp_prefix;
     }
@@ -487,11 +476,7 @@ cleanup(void)
     repo_pid = 0;
     reap_children();
     if (ftp_port && dir[0]) {
-        char *cmd = vws_asprintf("'%s/scripts/gridftp-server' stop '%s/pki' %d >/dev/null 2>&1",
-                                 srcdir(), dir, ftp_port);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench/site: gridftp-server stop failed\n");
-        free(cmd);
+        sitetest_gridftp_stop(ftp_port);
         ftp_port = 0;
     }
     if (dir[0])

@@ -1,6 +1,6 @@
 /*
- * check_factory.c — the whole site on loopback: the Repository, a GSI
- * GridFTP server, the Factory, and two Managers (test:///default) that
+ * check_factory.c — the whole site on loopback: the Repository, the
+ * Factory, and two Managers (test:///default) that
  * register and heartbeat.  A broker's reservation of two nodes is ready at
  * its time; ASAP, event window, immediate refused when full, infeasible
  * offers rejected with the reason, the broker role, policy limits, a
@@ -33,14 +33,8 @@
 
 static char *dir;
 static pid_t repo_pid, fac_pid, mgr_pid[2];
-static int repo_port, fac_port, ftp_port, mgr_port[2];
+static int repo_port, fac_port, mgr_port[2];
 static const char *const mgr_host[2] = { "manager1.localhost", "manager2.localhost" };
-
-static void
-run(const char *cmd)
-{
-    ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
 
 static const char *
 repo_url(void)
@@ -179,8 +173,6 @@ wait_hosts(int want)
 static void
 setup_site(void)
 {
-    char *cmd;
-
     dir = vws_strdup(sitetest_setup("vws-check-fac"));
     sitetest_write("acl",
                    "allow dn \"/O=Grid/OU=vws-test/CN=Alice\" create,inspect,manage,deploy\n"
@@ -197,14 +189,10 @@ setup_site(void)
                    "ws5.vws.localhost 10.0.2.19\nws6.vws.localhost 10.0.2.20\n");
     sitetest_repository_config("repository", "threads = 8\n");
     repo_pid = sitetest_start("repository/vws-repository", "repository", &repo_port);
-    ftp_port = sitetest_free_port();
-    cmd = vws_asprintf("'%s/scripts/gridftp-server' start '%s/pki' %d '%s' >/dev/null",
-                       getenv("VWS_SRCDIR") ? getenv("VWS_SRCDIR") : "..", dir, ftp_port, dir);
-    run(cmd);
-    free(cmd);
     sitetest_make_image("k1", 2 << 20);
     sitetest_make_image("i1", 1 << 20);
-    /* file://: the Managers' GridFTP staging is check_manager's */
+    /* file://, and no GridFTP server: the Managers' GridFTP staging is
+     * check_manager's */
     sitetest_register_image(repo_url(), "kdir", "kernel+initrd", "k1", "i1", NULL, "file://");
     start_factory();
     start_manager(0);
@@ -215,17 +203,11 @@ setup_site(void)
 static void
 teardown_site(void)
 {
-    char *cmd = vws_asprintf("'%s/scripts/gridftp-server' stop '%s/pki' %d >/dev/null 2>&1",
-                             getenv("VWS_SRCDIR") ? getenv("VWS_SRCDIR") : "..", dir, ftp_port);
-
     for (int i = 0; i < 2; i++)
         if (mgr_pid[i])
             ck_assert_int_eq(sitetest_stop(mgr_pid[i], SIGTERM), 0);
     ck_assert_int_eq(sitetest_stop(fac_pid, SIGTERM), 0);
     ck_assert_int_eq(sitetest_stop(repo_pid, SIGTERM), 0);
-    if (system(cmd) != 0)
-        fprintf(stderr, "gridftp-server stop failed\n");
-    free(cmd);
     sitetest_cleanup();
     free(dir);
 }

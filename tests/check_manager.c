@@ -337,8 +337,6 @@ wait_staged(const char *key)
 static void
 setup_site(void)
 {
-    char *cmd;
-
     dir = vws_strdup(sitetest_setup("vws-check-mgr"));
     sitetest_write("acl",
                    "allow dn \"/O=Grid/OU=vws-test/CN=Alice\" create,inspect,manage,deploy\n"
@@ -352,11 +350,7 @@ setup_site(void)
     sitetest_write("images/.keep", "");
     sitetest_repository_config("repository", "threads = 8\n");
     repo_pid = sitetest_start("repository/vws-repository", "repository", &repo_port);
-    ftp_port = sitetest_free_port();
-    cmd = vws_asprintf("'%s/scripts/gridftp-server' start '%s/pki' %d '%s' >/dev/null",
-                       getenv("VWS_SRCDIR") ? getenv("VWS_SRCDIR") : "..", dir, ftp_port, dir);
-    run(cmd);
-    free(cmd);
+    ftp_port = sitetest_gridftp_start();
     make_image("k1", 3 << 20);
     make_image("i1", 1 << 20);
     make_image("disk.raw", 8 << 20);
@@ -371,14 +365,10 @@ setup_site(void)
 static void
 teardown_site(void)
 {
-    char *cmd = vws_asprintf("'%s/scripts/gridftp-server' stop '%s/pki' %d >/dev/null 2>&1",
-                             getenv("VWS_SRCDIR") ? getenv("VWS_SRCDIR") : "..", dir, ftp_port);
     if (mgr_pid)
         stop_manager(SIGTERM);
     ck_assert_int_eq(sitetest_stop(repo_pid, SIGTERM), 0);
-    if (system(cmd) != 0)
-        fprintf(stderr, "gridftp-server stop failed\n");
-    free(cmd);
+    sitetest_gridftp_stop(ftp_port);
     sitetest_cleanup();
     free(dir);
 }

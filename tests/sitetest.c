@@ -408,3 +408,34 @@ sitetest_repo_prop(const char *repo_url, const char *key, const char *qname)
     vws_soap_free(c);
     return out;
 }
+
+static const char *
+srcdir(void)
+{
+    const char *src = getenv("VWS_SRCDIR");
+    return src ? src : "..";
+}
+
+int
+sitetest_gridftp_start(void)
+{
+    int port = free_port();
+    char *cmd = vws_asprintf("'%s/scripts/gridftp-server' start '%s/pki' %d '%s' >/dev/null",
+                             srcdir(), dir, port, dir);
+
+    if (system(cmd) != 0)
+        die("scripts/gridftp-server start failed");
+    free(cmd);
+    return port;
+}
+
+void
+sitetest_gridftp_stop(int port)
+{
+    char *cmd = vws_asprintf("'%s/scripts/gridftp-server' stop '%s/pki' %d >/dev/null 2>&1",
+                             srcdir(), dir, port);
+
+    if (system(cmd) != 0)
+        fprintf(stderr, "sitetest: gridftp-server stop failed\n");
+    free(cmd);
+}

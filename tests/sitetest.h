@@ -64,6 +64,13 @@ char *sitetest_register_ws(const char *cred, const char *repo_url, const char *i
  * "" when it has none). */
 char *sitetest_repo_prop(const char *repo_url, const char *key, const char *qname);
 
+/* A GSI GridFTP server (scripts/gridftp-server) on a free port of
+ * 127.0.0.1 serving DIR, with the PKI's host credential; its port.  Exits
+ * if it does not start. */
+int sitetest_gridftp_start(void);
+/* Stop it (a failure is only said on stderr). */
+void sitetest_gridftp_stop(int port);
+
 /* Remove the directory unless $VWS_KEEP_TEST_DIR is set. */
 void sitetest_cleanup(void);
 
